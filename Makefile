@@ -1,0 +1,52 @@
+# Two commands: `make demo` runs the whole study on config/config.yaml; `make test` runs the tests.
+# Both install what is missing first (Debian packages, then a .venv with cgbench) and install
+# nothing on a second run.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+SNAKEMAKE := $(VENV)/bin/snakemake
+CORES ?= $(shell nproc)
+APT_PACKAGES := gromacs votca
+# the CPU build of torch; a bare `pip install torch` would pull several GB of CUDA packages
+TORCH := torch==2.13.0
+STAMP := $(VENV)/.cgbench-installed
+
+.PHONY: demo test install system lint clean
+
+demo: install
+	$(SNAKEMAKE) --cores $(CORES) --configfile config/config.yaml
+	$(SNAKEMAKE) --cores 1 --configfile config/config.yaml --report results/report.html
+	@echo "report: results/report.html"
+
+test: install
+	$(VENV)/bin/pytest -q tests
+
+lint: install
+	$(SNAKEMAKE) --lint --configfile config/test.yaml
+	$(VENV)/bin/snakefmt --check Snakefile workflow
+
+install: system $(STAMP)
+
+# Debian packages, only when a tool is missing
+system:
+	@missing=""; \
+	command -v gmx >/dev/null || missing="$$missing gromacs"; \
+	command -v csg_inverse >/dev/null || missing="$$missing votca"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+$(PY):
+	python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+clean:
+	rm -rf results .snakemake

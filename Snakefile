@@ -1,0 +1,21 @@
+# cgbench: coarse-grained models of organic molecules, judged at atomistic resolution.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/molecule.smk"
+include: "workflow/rules/aa.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),

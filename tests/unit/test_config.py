@@ -1,0 +1,84 @@
+"""Configuration: defaults, and errors that name the key and what was expected."""
+
+import copy
+
+import pytest
+import yaml
+
+from cgbench.config import load, validate
+from cgbench.errors import ConfigError
+
+
+@pytest.fixture
+def base(root, monkeypatch):
+    monkeypatch.chdir(root)
+    return {"molecule": "resources/tmbt/molecule.yaml"}
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "test.yaml"])
+def test_shipped_configs_are_valid(root, monkeypatch, name):
+    monkeypatch.chdir(root)
+    cfg = load(root / "config" / name)
+    assert cfg["aa"]["cutoff_nm"] > 0
+
+
+def test_defaults_are_the_study(base):
+    cfg = validate(copy.deepcopy(base))
+    aa = cfg["aa"]
+    assert aa["n_molecules"] == 3000
+    assert (aa["anneal"]["time_ps"], aa["cool"]["time_ps"], aa["npt"]["time_ps"], aa["nvt"]["time_ps"]) == (
+        200.0, 3500.0, 66000.0, 20000.0,
+    )
+    assert (aa["temperature_K"], aa["anneal"]["temperature_K"]) == (450, 800)
+    assert (aa["cutoff_nm"], aa["fourier_spacing_nm"], aa["ewald_rtol"]) == (1.3, 0.12, 1e-5)
+    assert (aa["tau_t_ps"], aa["berendsen_tau_p_ps"], aa["pr_tau_p_ps"]) == (0.5, 0.5, 1.0)
+    assert aa["compressibility_per_bar"] == 4.5e-5 and aa["timestep_fs"] == 1
+
+
+def test_paper_config_states_the_defaults(root, monkeypatch):
+    monkeypatch.chdir(root)
+    paper = load(root / "config" / "paper.yaml")
+    defaults = validate({"molecule": "resources/tmbt/molecule.yaml"})
+    for key in ("n_molecules", "cutoff_nm", "temperature_K"):
+        assert paper["aa"][key] == defaults["aa"][key]
+    for stage in ("anneal", "cool", "npt", "nvt"):
+        assert paper["aa"][stage]["time_ps"] == defaults["aa"][stage]["time_ps"]
+
+
+def test_unknown_key_names_its_path(base):
+    cfg = copy.deepcopy(base)
+    cfg["aa"] = {"nvt": {"time_ps": 10, "tme_ps": 5}}
+    with pytest.raises(ConfigError, match=r"aa\.nvt: unknown key\(s\) 'tme_ps'; allowed: output_interval_ps, time_ps"):
+        validate(cfg)
+
+
+def test_wrong_type_and_range_name_path_and_expectation(base):
+    cfg = copy.deepcopy(base)
+    cfg["aa"] = {"n_molecules": "lots", "cutoff_nm": -1}
+    with pytest.raises(ConfigError) as err:
+        validate(cfg)
+    msg = str(err.value)
+    assert "aa.n_molecules: 'lots' is not of type 'integer'" in msg
+    assert "aa.cutoff_nm: -1 is less than or equal to the minimum of 0" in msg
+    assert "expected" in msg
+
+
+def test_missing_required_key():
+    with pytest.raises(ConfigError, match="'molecule' is a required property"):
+        validate({})
+
+
+def test_relations_are_checked(base):
+    cfg = copy.deepcopy(base)
+    cfg["aa"] = {"nvt": {"time_ps": 5, "output_interval_ps": 10}}
+    with pytest.raises(ConfigError, match="aa.nvt.output_interval_ps: 10 ps is longer than the NVT run"):
+        validate(cfg)
+    with pytest.raises(ConfigError, match="molecule: file 'nope.yaml' does not exist"):
+        validate({"molecule": "nope.yaml"})
+
+
+def test_unreadable_file(tmp_path):
+    bad = tmp_path / "c.yaml"
+    bad.write_text("aa: [unclosed")
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load(bad)

@@ -1,0 +1,91 @@
+"""The Snakefile: planning on every shipped config, lint, config errors, and a real run on test.yaml."""
+
+from pathlib import Path
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import needs_gmx
+
+pytestmark = pytest.mark.workflow
+
+ROOT = Path(__file__).resolve().parents[2]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+WORKFLOW_PARTS = ["Snakefile", "workflow", "config", "resources", "scripts", "envs"]
+
+
+def snakemake(*args, cwd=ROOT, timeout=600):
+    return subprocess.run([SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """A copy of the workflow in a temporary directory, so tests never touch results/."""
+    d = tmp_path_factory.mktemp("wf")
+    for part in WORKFLOW_PARTS:
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, d / part)
+    return d
+
+
+@pytest.mark.parametrize("config", ["config.yaml", "paper.yaml", "test.yaml"])
+def test_dry_run_plans_the_whole_dag(workdir, config):
+    res = snakemake("-n", "--configfile", f"config/{config}", cwd=workdir)
+    assert res.returncode == 0, res.stderr + res.stdout
+    out = res.stdout
+    for rule in ("molecule", "aa_system", "aa_equilibrate", "aa_nvt", "aa_thermo", "all"):
+        assert f"rule {rule}:" in out or f"\n{rule} " in out, rule
+    assert "This was a dry-run" in out
+
+
+def test_lint_is_clean():
+    res = snakemake("--lint", "--configfile", "config/test.yaml")
+    assert "Congratulations, your workflow is in a good condition!" in res.stdout + res.stderr, res.stdout + res.stderr
+
+
+def test_snakefmt_is_clean():
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    res = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow"], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+
+
+def test_bad_config_fails_before_any_job(workdir):
+    bad = workdir / "bad.yaml"
+    bad.write_text("molecule: resources/tmbt/molecule.yaml\naa:\n  n_molecule: 10\n  nvt: {time_ps: -5}\n")
+    res = snakemake("-n", "--configfile", "bad.yaml", cwd=workdir)
+    assert res.returncode != 0
+    text = res.stderr + res.stdout
+    assert "aa: unknown key(s) 'n_molecule'" in text
+    assert "aa.nvt.time_ps: -5" in text
+    assert "Job stats" not in text and not (workdir / "results").exists()
+
+
+@needs_gmx
+@pytest.mark.slow
+def test_run_on_test_config(workdir):
+    res = snakemake("--cores", "2", "--configfile", "config/test.yaml", cwd=workdir, timeout=1200)
+    assert res.returncode == 0, res.stderr[-3000:]
+    r = workdir / "results"
+    for path in ("molecule/molecule.itp", "molecule/votca_mapping.xml", "molecule/molecule.png",
+                 "aa/nvt.trr", "aa/nvt.tpr", "aa/thermo.png"):
+        assert (r / path).stat().st_size > 0, path
+    import pandas as pd
+
+    thermo = pd.read_csv(r / "aa" / "thermo.csv")
+    assert list(thermo["stage"].unique()) == ["compress", "anneal", "cool", "npt", "nvt"]
+    assert thermo["time_ps"].is_monotonic_increasing
+    summary = pd.read_csv(r / "aa" / "summary.csv").set_index("stage")
+    assert list(summary.index) == ["em", "compress", "anneal", "cool", "npt", "nvt"]
+    assert (summary["wall_s"] > 0).all() and summary.loc["nvt", "ns_per_day"] > 0
+    # logs of every job land under results/logs
+    logs = {p.name for p in (r / "logs" / "aa").iterdir()}
+    assert {"system.log", "em.log", "nvt.log", "thermo.log"} <= logs
+    assert "Performance:" in (r / "logs" / "aa" / "nvt.log").read_text()
+    # nothing left to do: a second run is a no-op
+    again = snakemake("-n", "--configfile", "config/test.yaml", cwd=workdir)
+    assert "Nothing to be done" in again.stdout + again.stderr
+    report = snakemake("--configfile", "config/test.yaml", "--report", "report.html", cwd=workdir)
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert (workdir / "report.html").stat().st_size > 10_000

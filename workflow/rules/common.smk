@@ -1,0 +1,69 @@
+# Configuration checks and input functions. The only place that branches on config.
+from pathlib import Path
+
+import yaml
+from snakemake.exceptions import WorkflowError
+
+from cgbench import aa as cgaa
+from cgbench import config as cgconfig
+from cgbench.errors import ConfigError
+
+try:
+    cgconfig.validate(
+        config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+    )
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+
+AA = config["aa"]
+AA_STAGES = cgaa.active_stages(AA)
+# stages that end with a structure and an energy file only; the NVT run has its own rule
+AA_EQUIL = [s for s in AA_STAGES if s != "nvt"]
+
+
+def molecule_inputs(wildcards):
+    """The molecule definition and the force-field supplement it names."""
+    spec = Path(config["molecule"])
+    inputs = {"spec": str(spec)}
+    supplement = yaml.safe_load(spec.read_text()).get("supplement")
+    if supplement:
+        inputs["supplement"] = str(
+            (spec.parent / supplement).resolve().relative_to(Path.cwd().resolve())
+        )
+    return inputs
+
+
+def aa_start(wildcards):
+    """Structure that starts an all-atom stage: the previous stage's, or the packed box."""
+    prev = cgaa.previous_stage(AA, wildcards.stage)
+    return "results/aa/packed.gro" if prev is None else f"results/aa/{prev}.gro"
+
+
+def aa_template(wildcards):
+    return f"resources/mdp/{cgaa.template(wildcards.stage)}"
+
+
+def aa_mdp_values(wildcards):
+    return cgaa.mdp_values(wildcards.stage, AA, config["seed"])
+
+
+def aa_runtime_min(wildcards):
+    """Walltime of an MD stage, assuming a pessimistic 2 ns/day per 100,000 atoms-equivalent."""
+    if wildcards.stage == "em":
+        return 60
+    ps = AA[wildcards.stage]["time_ps"]
+    atoms = AA["n_molecules"] * 100
+    ns_per_day = max(0.5, 2.0 * 100_000 / atoms)
+    return int(30 + ps / 1000 / ns_per_day * 24 * 60 * 1.5)
+
+
+def final_outputs():
+    return [
+        "results/molecule/molecule.itp",
+        "results/molecule/votca_mapping.xml",
+        "results/molecule/molecule.png",
+        "results/aa/nvt.trr",
+        "results/aa/thermo.csv",
+        "results/aa/thermo.png",
+        "results/aa/summary.csv",
+    ]
