@@ -13,6 +13,8 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/molecule.smk"
 include: "workflow/rules/aa.smk"
+include: "workflow/rules/mapping.smk"
+include: "workflow/rules/bonded.smk"
 
 
 rule all:

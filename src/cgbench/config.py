@@ -91,3 +91,41 @@ def load(path, schema_path=SCHEMA):
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
     return validate(config, schema_path)
+
+
+def describe(schema_path=SCHEMA):
+    """Markdown reference of every key in the schema: path, type, default, description."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    lines = [
+        "# Configuration reference",
+        "",
+        "Generated from `workflow/schemas/config.schema.yaml` by `python -m cgbench.config`; a test",
+        "keeps the two in step. Every key is checked when a run starts: an unknown key or a wrong",
+        "value stops the run before any job, naming the key's path and what was expected.",
+        "",
+        "Shipped configurations: `config.yaml` (the demo, the default), `paper.yaml` (the reference",
+        "study's numbers), `test.yaml` (tiny, for the workflow test).",
+        "",
+        "| key | type | default | description |",
+        "|---|---|---|---|",
+    ]
+
+    def walk(node, prefix):
+        for name, sub in node.get("properties", {}).items():
+            path = f"{prefix}{name}"
+            kind = sub.get("type", "")
+            default = "" if kind == "object" or "default" not in sub else f"`{sub['default']}`"
+            bounds = [f"{k} {sub[k]}" for k in ("minimum", "exclusiveMinimum", "maximum") if k in sub]
+            desc = " ".join(str(sub.get("description", "")).split())
+            if bounds:
+                desc += f" ({', '.join(bounds)})"
+            lines.append(f"| `{path}` | {kind} | {default} | {desc} |")
+            if kind == "object":
+                walk(sub, f"{path}.")
+
+    walk(schema, "")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(describe(), end="")

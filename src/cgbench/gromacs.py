@@ -141,7 +141,8 @@ class Gromacs:
         GROMACS writes a checkpoint every ``-cpt`` minutes (15 by default) and at the end, so a
         killed run loses at most that much work.
         """
-        args = ["mdrun", "-s", tpr, "-deffnm", deffnm, "-nt", int(threads)]
+        # -v: progress and estimated finish time go to the log
+        args = ["mdrun", "-v", "-s", tpr, "-deffnm", deffnm, "-nt", int(threads)]
         cpt = Path(cwd) / f"{deffnm}.cpt"
         if resume and rerun is None and cpt.exists():
             args += ["-cpi", cpt.name]

@@ -82,3 +82,11 @@ def test_unreadable_file(tmp_path):
     bad.write_text("aa: [unclosed")
     with pytest.raises(ConfigError, match="cannot read config"):
         load(bad)
+
+
+def test_config_readme_documents_every_key(root):
+    from cgbench.config import describe
+
+    assert (root / "config" / "README.md").read_text() == describe(), (
+        "config/README.md is out of date: run `python -m cgbench.config > config/README.md`"
+    )

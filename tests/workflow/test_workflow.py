@@ -35,7 +35,7 @@ def test_dry_run_plans_the_whole_dag(workdir, config):
     res = snakemake("-n", "--configfile", f"config/{config}", cwd=workdir)
     assert res.returncode == 0, res.stderr + res.stdout
     out = res.stdout
-    for rule in ("molecule", "aa_system", "aa_equilibrate", "aa_nvt", "aa_thermo", "all"):
+    for rule in ("molecule", "aa_system", "aa_equilibrate", "aa_nvt", "aa_thermo", "map_aa", "dbi", "all"):
         assert f"rule {rule}:" in out or f"\n{rule} " in out, rule
     assert "This was a dry-run" in out
 
@@ -79,6 +79,14 @@ def test_run_on_test_config(workdir):
     summary = pd.read_csv(r / "aa" / "summary.csv").set_index("stage")
     assert list(summary.index) == ["em", "compress", "anneal", "cool", "npt", "nvt"]
     assert (summary["wall_s"] > 0).all() and summary.loc["nvt", "ns_per_day"] > 0
+    # the mapped reference: every CG distribution, and DBI parameters with fit quality
+    ref = pd.read_csv(r / "mapping" / "reference.csv")
+    assert set(ref["kind"]) == {"bond", "angle", "proper", "improper", "rdf"}
+    import json
+
+    dbi = json.loads((r / "bonded" / "dbi_params.json").read_text())
+    assert set(dbi["bonds"]) == {"T-A", "A-A"} and len(dbi["propers"]["A-T-A-A"]["C"]) == 6
+    assert 0.38 < dbi["bonds"]["T-A"]["mean_nm"] < 0.46
     # logs of every job land under results/logs
     logs = {p.name for p in (r / "logs" / "aa").iterdir()}
     assert {"system.log", "em.log", "nvt.log", "thermo.log"} <= logs

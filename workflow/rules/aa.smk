@@ -20,7 +20,7 @@ rule aa_system:
     params:
         n_molecules=AA["n_molecules"],
         density=AA["pack_density_g_cm3"],
-        cutoff_nm=AA["cutoff_nm"],
+        cutoff_nm=max(AA["cutoff_nm"], config["cg"]["cutoff_nm"]),
         seed=config["seed"],
         gmx=config["gromacs"]["executable"],
     script:

@@ -66,4 +66,6 @@ def final_outputs():
         "results/aa/thermo.csv",
         "results/aa/thermo.png",
         "results/aa/summary.csv",
+        "results/mapping/reference.csv",
+        "results/bonded/dbi_params.json",
     ]

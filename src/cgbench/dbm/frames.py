@@ -1,0 +1,282 @@
+"""Local frames and local environments, in torch on whatever device the tensors live on.
+
+A bead's local frame is centred on the bead and rotated so that the vector to its reference
+neighbour (a bonded bead) is +z; the rotation about z is free and is drawn at random for training
+augmentation and for inference candidates. A bead's environment is every bead within a cut-off of
+it (plus every bead it shares a bonded interaction with) and all atoms of those beads.
+
+Rotation matrices are stored with the local axes as rows, so ``x_local = rot @ (x - centre)`` and
+``x = rot.T @ x_local + centre``.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+def minimum_image(d, box):
+    """Minimum-image difference vectors.
+
+    Parameters
+    ----------
+    d : Tensor, shape (..., 3), nm
+    box : Tensor, shape (..., 3) broadcastable to ``d``, nm
+        Orthorhombic box edges.
+    """
+    return d - box * torch.round(d / box)
+
+
+def bond_tree(n_atoms, bonds):
+    """Breadth-first spanning tree of a molecule's bond graph.
+
+    Returns
+    -------
+    order : ndarray, shape (n_atoms,)
+        Atoms in BFS order (each atom after its parent).
+    parent : ndarray, shape (n_atoms,)
+        BFS parent, -1 for the root of each fragment.
+    """
+    adj = [[] for _ in range(n_atoms)]
+    for i, j in np.asarray(bonds).reshape(-1, 2):
+        adj[i].append(j)
+        adj[j].append(i)
+    parent = np.full(n_atoms, -1)
+    seen = np.zeros(n_atoms, bool)
+    order = []
+    for root in range(n_atoms):
+        if seen[root]:
+            continue
+        seen[root] = True
+        queue = [root]
+        while queue:
+            a = queue.pop(0)
+            order.append(a)
+            for n in adj[a]:
+                if not seen[n]:
+                    seen[n] = True
+                    parent[n] = a
+                    queue.append(n)
+    return np.asarray(order), parent
+
+
+def make_whole(x, box, n_per_molecule, bonds):
+    """Undo periodic splitting of molecules by walking each molecule's bond tree.
+
+    Every atom is moved to the periodic image nearest to its tree parent, so bonds never span the
+    box. One step per atom of a molecule, each vectorised over frames and molecules.
+
+    Parameters
+    ----------
+    x : Tensor, shape (n_frames, n_molecules * n_per_molecule, 3), nm
+    box : Tensor, shape (n_frames, 3), nm
+    n_per_molecule : int
+    bonds : array_like, shape (n_bonds, 2)
+        Bonds of one molecule (for CG trajectories: bead bonds).
+
+    Returns
+    -------
+    Tensor, same shape as ``x``
+    """
+    f, n, _ = x.shape
+    xm = x.reshape(f, n // n_per_molecule, n_per_molecule, 3).clone()
+    order, parent = bond_tree(n_per_molecule, bonds)
+    b = box[:, None, :]
+    for a in order:
+        p = parent[a]
+        if p >= 0:
+            xm[:, :, a] = xm[:, :, p] + minimum_image(xm[:, :, a] - xm[:, :, p], b)
+    return xm.reshape(f, n, 3)
+
+
+def local_axes(z, angle=None):
+    """Rotation matrices whose third row is the unit vector along ``z``.
+
+    Parameters
+    ----------
+    z : Tensor, shape (B, 3)
+        Direction of the local +z axis (need not be normalised; a zero vector gives the global z).
+    angle : Tensor, shape (B,), radians, optional
+        Rotation of the local x and y axes about z.
+
+    Returns
+    -------
+    Tensor, shape (B, 3, 3)
+        Rows are the local x, y, z axes in global coordinates (a proper rotation).
+    """
+    n = torch.linalg.norm(z, dim=-1, keepdim=True)
+    ez_default = torch.zeros_like(z)
+    ez_default[:, 2] = 1.0
+    ez = torch.where(n > 1e-12, z / n.clamp_min(1e-12), ez_default)
+    # the global axis least parallel to ez gives a well-conditioned x axis
+    helper = torch.zeros_like(ez)
+    helper.scatter_(1, ez.abs().argmin(dim=1, keepdim=True), 1.0)
+    ex = helper - (helper * ez).sum(-1, keepdim=True) * ez
+    ex = ex / torch.linalg.norm(ex, dim=-1, keepdim=True)
+    ey = torch.linalg.cross(ez, ex, dim=-1)
+    if angle is not None:
+        c, s = torch.cos(angle)[:, None], torch.sin(angle)[:, None]
+        ex, ey = c * ex + s * ey, -s * ex + c * ey
+    return torch.stack([ex, ey, ez], dim=1)
+
+
+def rotation_z(angle):
+    """(B, 3, 3) rotations about z by ``angle`` (radians), acting on local coordinates."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    o, i = torch.zeros_like(angle), torch.ones_like(angle)
+    return torch.stack([torch.stack([c, s, o], -1), torch.stack([-s, c, o], -1), torch.stack([o, o, i], -1)], 1)
+
+
+def to_local(x, centre, rot):
+    """Global -> local coordinates. ``x`` (B, n, 3), ``centre`` (B, 3), ``rot`` (B, 3, 3); nm."""
+    return torch.einsum("bij,bnj->bni", rot, x - centre[:, None, :])
+
+
+def to_global(x, centre, rot):
+    """Local -> global coordinates, the inverse of :func:`to_local`."""
+    return torch.einsum("bji,bnj->bni", rot, x) + centre[:, None, :]
+
+
+@dataclass
+class Environment:
+    """Local environments of a batch of central beads, in their local frames (nm).
+
+    Environment atoms are laid out bead by bead: slot ``k * max_atoms + s`` holds atom ``s`` (in
+    build order) of environment bead ``k``. Environment bead 0 is always the central bead, so its
+    atoms are slots ``0 .. max_atoms - 1``, in the order they are generated.
+    """
+
+    frame: torch.Tensor  #: (B,) frame index
+    centre: torch.Tensor  #: (B,) global index of the central bead
+    centre_local: torch.Tensor  #: (B,) molecule-local index of the central bead
+    origin: torch.Tensor  #: (B, 3) global position of the central bead, nm
+    rot: torch.Tensor  #: (B, 3, 3) local axes as rows
+    bead_pos: torch.Tensor  #: (B, Kb, 3) environment bead positions, local frame
+    bead_type: torch.Tensor  #: (B, Kb) bead type index
+    bead_same: torch.Tensor  #: (B, Kb) bool, bead is in the central bead's molecule
+    bead_mask: torch.Tensor  #: (B, Kb) bool
+    atom_global: torch.Tensor  #: (B, A) global atom index (0 where masked)
+    atom_local: torch.Tensor  #: (B, A) molecule-local atom index (0 where masked)
+    atom_pos: torch.Tensor  #: (B, A, 3) atom positions, local frame
+    atom_same: torch.Tensor  #: (B, A) bool
+    atom_mask: torch.Tensor  #: (B, A) bool
+
+    def rotated(self, angle):
+        """The same environments turned about local z by ``angle`` (B,), radians."""
+        r = rotation_z(angle)
+        return Environment(
+            self.frame, self.centre, self.centre_local, self.origin, r @ self.rot,
+            torch.einsum("bij,bnj->bni", r, self.bead_pos), self.bead_type, self.bead_same, self.bead_mask,
+            self.atom_global, self.atom_local, torch.einsum("bij,bnj->bni", r, self.atom_pos),
+            self.atom_same, self.atom_mask,
+        )
+
+    def repeat(self, k):
+        """Each environment ``k`` times in a row (for candidates): B -> B * k."""
+        return Environment(*(t.repeat_interleave(k, dim=0) for t in self.__dict__.values()))
+
+    def index(self, sel):
+        return Environment(*(t[sel] for t in self.__dict__.values()))
+
+
+class EnvironmentBuilder:
+    """Builds :class:`Environment` batches from CG and AA coordinates on the tensors' device.
+
+    Parameters
+    ----------
+    spec : cgbench.dbm.molecule.MoleculeSpec
+    cutoff : float, nm
+        Beads whose centres lie closer than this to the central bead are in its environment.
+    max_beads : int
+        Size of the padded bead list; the nearest ``max_beads`` beads are kept if more are in range.
+    """
+
+    def __init__(self, spec, cutoff, max_beads):
+        self.spec = spec
+        self.cutoff = float(cutoff)
+        self.max_beads = int(max_beads)
+        self._cache = {}
+
+    def _tables(self, device):
+        if device not in self._cache:
+            s = self.spec
+            self._cache[device] = dict(
+                partners=torch.as_tensor(s.bead_partners(), device=device),
+                bead_atoms=torch.as_tensor(s.bead_atoms, device=device),
+                reference=torch.as_tensor(s.bead_reference, device=device),
+                bead_type=torch.as_tensor(s.bead_type, device=device),
+            )
+        return self._cache[device]
+
+    def count(self, R, box, chunk=256):
+        """Largest number of beads in any bead's environment, for choosing ``max_beads``.
+
+        ``R`` (F, Nb, 3) nm, ``box`` (F, 3) nm. Chunks of central beads bound the memory.
+        """
+        nb = self.spec.n_beads
+        t = self._tables(R.device)
+        best = 0
+        f, n, _ = R.shape
+        mol = torch.arange(n, device=R.device) // nb
+        for c0 in range(0, n, chunk):
+            c = torch.arange(c0, min(n, c0 + chunk), device=R.device)
+            d = minimum_image(R[:, None, :, :] - R[:, c, None, :], box[:, None, None, :]).norm(dim=-1)
+            part = (mol[None, :] == mol[c, None]) & t["partners"][c % nb][:, torch.arange(n, device=R.device) % nb]
+            best = max(best, int(((d < self.cutoff) | part[None]).sum(-1).max()))
+        return best
+
+    def __call__(self, R, X, box, frame, centre, angle=None):
+        """Environments of beads ``centre`` (global indices) in frames ``frame``.
+
+        Parameters
+        ----------
+        R : Tensor, shape (F, n_molecules * n_beads, 3), nm
+            CG positions (molecules need not be whole).
+        X : Tensor, shape (F, n_molecules * n_atoms, 3), nm
+            AA positions; atoms of beads not yet built may hold anything (they are read, not trusted).
+        box : Tensor, shape (F, 3), nm
+        frame, centre : Tensor, shape (B,), int64
+        angle : Tensor, shape (B,), radians, optional
+            Rotation about local z.
+        """
+        s, t = self.spec, self._tables(R.device)
+        nb, na, K = s.n_beads, s.n_atoms, s.max_atoms
+        n_beads_total = R.shape[1]
+        mol = centre // nb
+        local = centre % nb
+        box_b = box[frame]
+        origin = R[frame, centre]
+        d = minimum_image(R[frame] - origin[:, None, :], box_b[:, None, :])  # (B, Nb, 3)
+        dist = d.norm(dim=-1)
+        all_beads = torch.arange(n_beads_total, device=R.device)
+        same = (all_beads[None, :] // nb) == mol[:, None]
+        forced = same & t["partners"][local][:, all_beads % nb]
+        key = torch.where(dist < self.cutoff, dist, torch.full_like(dist, float("inf")))
+        key = torch.where(forced, -1.0 + 0.0 * dist, key)  # bonded partners always, nearest first after centre
+        key = key.scatter(1, centre[:, None], -2.0)
+        kb = min(self.max_beads, n_beads_total)
+        val, beads = torch.topk(key, kb, dim=1, largest=False)
+        bead_mask = torch.isfinite(val)
+        bead_pos = torch.gather(d, 1, beads[..., None].expand(-1, -1, 3))
+        ref = t["reference"][local]
+        zvec = torch.gather(d, 1, (mol * nb + ref.clamp_min(0))[:, None, None].expand(-1, 1, 3))[:, 0]
+        zvec = torch.where((ref >= 0)[:, None], zvec, torch.zeros_like(zvec))
+        rot = local_axes(zvec, angle)
+        # atoms of every environment bead, in build order
+        atoms_loc = t["bead_atoms"][beads % nb]  # (B, Kb, K)
+        atom_mask = bead_mask[..., None] & (atoms_loc >= 0)
+        atoms_loc = atoms_loc.clamp_min(0)
+        atom_global = (beads // nb)[..., None] * na + atoms_loc
+        B = len(centre)
+        atom_global = atom_global.reshape(B, kb * K)
+        xa = X[frame[:, None], atom_global]  # (B, A, 3)
+        xa = minimum_image(xa - origin[:, None, :], box_b[:, None, :])
+        atom_same = ((beads // nb) == mol[:, None])[..., None].expand(-1, -1, K).reshape(B, -1)
+        return Environment(
+            frame=frame, centre=centre, centre_local=local, origin=origin, rot=rot,
+            bead_pos=torch.einsum("bij,bnj->bni", rot, bead_pos),
+            bead_type=t["bead_type"][beads % nb], bead_same=same.gather(1, beads), bead_mask=bead_mask,
+            atom_global=atom_global * atom_mask.reshape(B, -1), atom_local=atoms_loc.reshape(B, -1),
+            atom_pos=torch.einsum("bij,bnj->bni", rot, xa), atom_same=atom_same,
+            atom_mask=atom_mask.reshape(B, -1),
+        )

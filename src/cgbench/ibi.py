@@ -1,0 +1,635 @@
+"""Iterative Boltzmann inversion of the non-bonded pair potentials (study, Eqs. 4-5).
+
+VOTCA ``csg_inverse`` drives the loop and LAMMPS runs the CG NVT simulations:
+
+.. math:: U^{(n+1)}(r) = U^{(n)}(r) + \\alpha\\, k_BT \\ln\\frac{g^{(n)}(r)}{g_\\mathrm{ref}(r)}
+          + \\Delta U_\\mathrm{PC}(r)
+
+with :math:`\\alpha` = 0.5 and VOTCA's simple pressure correction :math:`\\Delta U_\\mathrm{PC}`
+(see :mod:`cgbench.votca` for its sign, which differs from the study's printed Eq. 5).
+The bonded terms (from DBI) stay fixed.
+
+The loop lives in a working directory that belongs to no Snakemake output (Snakemake deletes the
+outputs of a failed job; a loop directory must survive a killed chunk):
+
+1. :func:`setup` writes everything ``csg_inverse`` needs into it: ``settings.xml``, the XML topology,
+   target RDFs, initial potentials (the potentials of mean force), the LAMMPS data file, script and
+   bonded tables.
+2. :func:`run_chunk` runs ``csg_inverse --do-iterations 1`` n times, checking each finished
+   iteration for divergence; ``csg_inverse`` resumes from the last finished ``step_NNN/`` and writes
+   ``done`` when ``iterations_max`` is reached. It can write a convergence CSV and a small JSON
+   sentinel, the files a Snakemake rule declares.
+3. :func:`collect` reads every finished iteration into a table (RDF distance to the target per
+   pair, VOTCA's convergence value, pressure, wall times); :func:`pair_potentials` returns the
+   potentials of an iteration in GROMACS units for the production runs.
+"""
+
+from dataclasses import asdict, dataclass
+import json
+import os
+from pathlib import Path
+import re
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pandas as pd
+
+from . import lammps_run, votca
+from .boltzmann import extrapolate
+from .errors import CgbenchError, EngineError
+from .units import kT as thermal_energy
+
+__all__ = [
+    "IBISettings",
+    "IBIDivergence",
+    "initial_potential",
+    "resample_target",
+    "setup",
+    "run_chunk",
+    "completed_iterations",
+    "is_done",
+    "check_iteration",
+    "collect",
+    "pair_potentials",
+    "rdf_distance",
+]
+
+SETTINGS = "settings.xml"
+TOPOLOGY = "topol.xml"
+SCRIPT = "cg_nvt.in"
+DATA = "system.data"
+TRAJ = "traj.dump"
+PRESSURE = "pressure.dat"
+CONF_OUT = "confout.data"
+LAMMPS_LOG = "log.lammps"
+META = "cgbench_ibi.json"
+TIMING = "cgbench_timing.csv"
+CSG_OUTPUT = "cgbench_csg_inverse.out"
+STEP = re.compile(r"^step_(\d{3,})$")
+
+
+@dataclass(frozen=True)
+class IBISettings:
+    """IBI parameters (study defaults), GROMACS units.
+
+    Attributes
+    ----------
+    iterations_max : int
+        Iterations in all; VOTCA writes ``done`` after the last.
+    alpha : float
+        Update scale of Eq. 4.
+    p_target_bar : float, bar
+    pressure_scale_per_bar : float, 1/bar
+        f of the simple pressure correction.
+    pressure_max_A : float, kT
+        Largest amplitude of the pressure correction.
+    cutoff_nm : float, nm
+        Pair cut-off = VOTCA's ``<max>`` = r_max of the pressure ramp.
+    step_nm : float, nm
+        VOTCA's grid (RDF bins, potential update).
+    table_begin_nm, table_bins_nm : float, nm
+        First r and spacing of the LAMMPS pair tables.
+    g_min : float
+        Target g(r) at or below this counts as unsampled when the initial potential is made.
+    convergence_limit : float, optional
+        Stop early when the sum of VOTCA's convergence values falls below it.
+    initial_configuration : {"maindir", "laststep"}
+        Start every iteration from the set-up configuration, or from the last iteration's end.
+    pressure_bound_bar : float, bar
+        A finished iteration with |p| above this counts as diverged.
+    """
+
+    iterations_max: int = 200
+    alpha: float = 0.5
+    p_target_bar: float = 1.0
+    pressure_scale_per_bar: float = 0.001
+    pressure_max_A: float = 0.1
+    cutoff_nm: float = 1.3
+    step_nm: float = 0.01
+    table_begin_nm: float = 0.1
+    table_bins_nm: float = 0.002
+    g_min: float = 1e-3
+    convergence_limit: float | None = None
+    initial_configuration: str = "maindir"
+    pressure_bound_bar: float = 1.0e5
+
+    def grid(self):
+        """VOTCA's r grid, nm: 0, step, ..., cutoff."""
+        n = int(round(self.cutoff_nm / self.step_nm))
+        if not np.isclose(n * self.step_nm, self.cutoff_nm, rtol=0, atol=1e-9):
+            raise CgbenchError(f"cutoff {self.cutoff_nm} nm is not a whole number of steps of {self.step_nm} nm")
+        return np.linspace(0.0, self.cutoff_nm, n + 1)
+
+    def table_points(self):
+        """Number of points of the LAMMPS pair tables."""
+        return int(round((self.cutoff_nm - self.table_begin_nm) / self.table_bins_nm)) + 1
+
+
+class IBIDivergence(CgbenchError):
+    """An IBI iteration diverged; the iteration's directory was moved aside.
+
+    Attributes
+    ----------
+    iteration : int
+        The diverged iteration.
+    last_good : int
+        The last iteration whose files remain in place (0 = only the set-up).
+    reason : str
+    """
+
+    def __init__(self, workdir, iteration, last_good, reason, moved_to):
+        self.iteration = iteration
+        self.last_good = last_good
+        self.reason = reason
+        self.moved_to = moved_to
+        super().__init__(
+            f"IBI diverged in iteration {iteration} ({reason}).\n"
+            f"  working directory: {workdir}\n"
+            f"  the iteration's files were moved to {moved_to}; the last good iteration, {last_good}, is kept "
+            f"(step_{last_good:03d}/) and a new chunk would redo iteration {iteration}.\n"
+            "  Try a smaller update scale, a longer run per iteration, or check the target RDFs."
+        )
+
+
+# --------------------------------------------------------------------------- maths
+def resample_target(r, g, grid):
+    """Put a target RDF on VOTCA's grid: linear interpolation, 0 left of the data, last value right.
+
+    Parameters
+    ----------
+    r : ndarray, shape (n,), nm
+        Strictly increasing, e.g. bin centres from :func:`cgbench.distributions.rdf`.
+    g : ndarray, shape (n,)
+    grid : ndarray, shape (m,), nm
+
+    Returns
+    -------
+    ndarray, shape (m,)
+    """
+    r = np.asarray(r, dtype=float)
+    g = np.asarray(g, dtype=float)
+    if r.ndim != 1 or r.shape != g.shape or r.size < 2:
+        raise CgbenchError(f"target r and g must be 1-D of equal length >= 2, got {r.shape}, {g.shape}")
+    if not (np.isfinite(r).all() and np.isfinite(g).all()):
+        raise CgbenchError("the target RDF holds NaN or infinite values")
+    if np.any(np.diff(r) <= 0):
+        raise CgbenchError("target r must be strictly increasing")
+    if np.any(g < 0):
+        raise CgbenchError("a target RDF cannot be negative")
+    if r[-1] < grid[-1] - 0.5 * (grid[1] - grid[0]):
+        raise CgbenchError(f"the target RDF stops at {r[-1]:.4g} nm, before the cut-off {grid[-1]:.4g} nm")
+    return np.interp(grid, r, g, left=0.0, right=g[-1])
+
+
+def initial_potential(grid, g, temperature_K, g_min=1e-3):
+    """Potential of mean force :math:`U_0(r) = -k_BT \\ln g_\\mathrm{ref}(r)`, zero at the cut-off.
+
+    Where :math:`g \\le` ``g_min`` (the core, never sampled) the PMF is continued by a linear wall
+    fitted to the first sampled points (:func:`cgbench.boltzmann.extrapolate`), so the table is finite
+    and repulsive everywhere; beyond the data it is continued with its last value.
+
+    Parameters
+    ----------
+    grid : ndarray, shape (m,), nm
+    g : ndarray, shape (m,)
+        Target RDF on ``grid``.
+    temperature_K : float
+    g_min : float
+
+    Returns
+    -------
+    ndarray, shape (m,), kJ/mol
+    """
+    grid = np.asarray(grid, dtype=float)
+    g = np.asarray(g, dtype=float)
+    sampled = g > g_min
+    if sampled.sum() < 2:
+        raise CgbenchError("the target RDF has fewer than two points above g_min; cannot invert it")
+    U = np.where(sampled, -thermal_energy(temperature_K) * np.log(np.where(sampled, g, 1.0)), np.nan)
+    U = extrapolate(grid, U, grid, left="linear", right="constant")
+    return U - U[-1]
+
+
+def rdf_distance(r, g, g_ref, order=2):
+    """:math:`\\int (g - g_\\mathrm{ref})^2 dr` (order 2) or :math:`\\int |g - g_\\mathrm{ref}| dr` (order 1), nm.
+
+    Trapezoidal rule on the common grid ``r`` (nm).
+    """
+    d = np.abs(np.asarray(g, dtype=float) - np.asarray(g_ref, dtype=float)) ** order
+    return float(np.sum(0.5 * (d[1:] + d[:-1]) * np.diff(np.asarray(r, dtype=float))))
+
+
+# --------------------------------------------------------------------------- set-up
+def _pairs(targets, ibi):
+    """PairSpecs from target keys ``"T-A"`` (bead types joined by '-')."""
+    pairs = []
+    for key in targets:
+        types = key.split("-")
+        if len(types) != 2 or not all(types):
+            raise CgbenchError(f"target keys must be two bead types joined by '-', got {key!r}")
+        pairs.append(
+            votca.PairSpec(types[0], types[1], f"{types[0]}_{types[1]}.dist.tgt", 0.0, ibi.cutoff_nm, ibi.step_nm)
+        )
+    return pairs
+
+
+def setup(workdir, top, n_molecules, positions_nm, box_nm, targets, terms, md, ibi=IBISettings(),
+          lammps_command=None, threads=1):
+    """Prepare an IBI working directory for ``csg_inverse``.
+
+    Parameters
+    ----------
+    workdir : str or Path
+        Created if missing; must not hold a loop already (``step_*`` folders).
+    top : cgbench.cgtopology.CGTopology
+    n_molecules : int
+    positions_nm : ndarray, shape (n_molecules * n_beads, 3), nm
+        Starting configuration (e.g. the last mapped AA frame), molecules whole.
+    box_nm : ndarray, shape (3,), nm
+        Box at the AA density.
+    targets : mapping of str -> (r, g)
+        ``"T-T"``, ``"T-A"``, ``"A-A"`` -> target RDF, r (n,) nm, g (n,); one entry per pair of bead
+        types, reaching the cut-off.
+    terms : cgbench.lammps_run.BondedTerms
+        Fixed bonded terms; their kinds also decide VOTCA's and LAMMPS' exclusions.
+    md : cgbench.lammps_run.MDSettings
+        The CG NVT run of each iteration.
+    ibi : IBISettings
+    lammps_command : str, optional
+        Default :func:`cgbench.lammps_run.default_lammps_command`.
+    threads : int
+        OpenMP threads of LAMMPS and threads of csg_stat.
+
+    Returns
+    -------
+    Path
+        ``settings.xml``.
+    """
+    workdir = Path(workdir)
+    if workdir.exists() and any(STEP.match(p.name) for p in workdir.iterdir()):
+        raise CgbenchError(f"{workdir} already holds an IBI loop (step_* folders); remove it to start over")
+    workdir.mkdir(parents=True, exist_ok=True)
+    terms.check(top)
+    kinds = terms.kinds()
+    # Fail here, not in the first iteration, when LAMMPS cannot exclude VOTCA's pairs.
+    lammps_run.special_bonds_weights(top, kinds)
+    bead_types = set(top.bead_types)
+    pairs = _pairs(targets, ibi)
+    wanted = {frozenset((a, b)) for a in bead_types for b in bead_types}
+    given = [frozenset((p.type1, p.type2)) for p in pairs]
+    if set(given) != wanted or len(given) != len(wanted):
+        raise CgbenchError(
+            f"need exactly one target RDF per pair of bead types {sorted(bead_types)}, got {list(targets)}"
+        )
+    box = np.asarray(box_nm, dtype=float)
+    if ibi.cutoff_nm > 0.5 * box.min():
+        raise CgbenchError(f"cut-off {ibi.cutoff_nm} nm exceeds half the smallest box length {0.5 * box.min():.4g} nm")
+
+    grid = ibi.grid()
+    for p, key in zip(pairs, targets):
+        r, g = targets[key]
+        g_grid = resample_target(r, g, grid)
+        votca.write_table(workdir / p.target, grid, g_grid, comment=f"target RDF {key}, r in nm")
+        U0 = initial_potential(grid, g_grid, md.temperature_K, ibi.g_min)
+        votca.write_table(workdir / f"{p.name}.pot.in", grid, U0, comment=f"-kT ln g_ref {key}, nm, kJ/mol")
+
+    lammps_run.write_system(workdir / DATA, top, n_molecules, positions_nm, box, kinds)
+    tables = [p.name for p in lammps_run.write_bonded_tables(workdir, top, terms)]
+    votca.write_topology(workdir / TOPOLOGY, top, n_molecules, kinds)
+    pair_tables = {(p.type1, p.type2): (p.lammps_table, "VOTCA") for p in pairs}
+    lammps_run.write_nvt_input(
+        workdir / SCRIPT, top, terms, md, pair_tables, ibi.cutoff_nm, ibi.table_points(),
+        data_file=DATA, traj=TRAJ, pressure_file=PRESSURE, conf_out=CONF_OUT,
+    )
+    settings = votca.write_settings(
+        workdir / SETTINGS,
+        pairs,
+        temperature_K=md.temperature_K,
+        iterations_max=ibi.iterations_max,
+        lammps_command=lammps_command or lammps_run.default_lammps_command(),
+        lammps_script=SCRIPT,
+        topology=TOPOLOGY,
+        data_file=DATA,
+        traj=TRAJ,
+        pressure_file=PRESSURE,
+        conf_out=CONF_OUT,
+        filelist=tables,
+        p_target_bar=ibi.p_target_bar,
+        alpha=ibi.alpha,
+        pressure_scale_per_bar=ibi.pressure_scale_per_bar,
+        pressure_max_A=ibi.pressure_max_A,
+        convergence_limit=ibi.convergence_limit,
+        initial_configuration=ibi.initial_configuration,
+        table_begin_nm=ibi.table_begin_nm,
+        table_bins_nm=ibi.table_bins_nm,
+        lammps_log=LAMMPS_LOG,
+        lammps_threads=threads,
+        csg_stat_threads=threads,
+    )
+    meta = {
+        "pairs": [{"name": p.name, "key": k, "target": p.target} for p, k in zip(pairs, targets)],
+        "temperature_K": md.temperature_K,
+        "md": asdict(md),
+        "ibi": asdict(ibi),
+        "n_molecules": int(n_molecules),
+        "molecule": top.name,
+    }
+    (workdir / META).write_text(json.dumps(meta, indent=1))
+    return settings
+
+
+# --------------------------------------------------------------------------- running
+def completed_iterations(workdir):
+    """Sorted numbers of the iterations VOTCA finished (``step_NNN/done``), without step 0."""
+    return sorted(
+        int(m.group(1))
+        for p in Path(workdir).iterdir()
+        if (m := STEP.match(p.name)) and int(m.group(1)) > 0 and (p / "done").exists()
+    )
+
+
+def is_done(workdir):
+    """True when ``csg_inverse`` reached ``iterations_max`` or converged (it wrote ``done``)."""
+    return (Path(workdir) / "done").exists()
+
+
+def _meta(workdir):
+    path = Path(workdir) / META
+    if not path.exists():
+        raise CgbenchError(f"{workdir} was not set up by cgbench.ibi.setup (no {META})")
+    return json.loads(path.read_text())
+
+
+def _read_pressure_atm(path):
+    """VOTCA's ``<name>.pressure`` file: ``Pressure=<value>`` (atm with LAMMPS)."""
+    text = Path(path).read_text()
+    m = re.search(r"Pressure=\s*(\S+)", text)
+    if not m:
+        raise CgbenchError(f"{path}: no 'Pressure=' line")
+    try:
+        return float(m.group(1))
+    except ValueError:
+        return float("nan")
+
+
+def check_iteration(workdir, iteration, pressure_bound_bar):
+    """Why a finished iteration diverged, or None when it looks sane.
+
+    Diverged means: a NaN/infinite value in a pair's new potential or RDF, an RDF that is zero
+    everywhere, a NaN pressure, a pressure beyond ``pressure_bound_bar`` (bar), or NaN in the
+    LAMMPS thermo output.
+    """
+    step = Path(workdir) / f"step_{iteration:03d}"
+    for pair in _meta(workdir)["pairs"]:
+        name = pair["name"]
+        for what in ("dist.new", "pot.new"):
+            f = step / f"{name}.{what}"
+            if not f.exists():
+                return f"{f.name} is missing"
+            _, y, _ = votca.read_table(f)
+            if not np.isfinite(y).all():
+                return f"{name}.{what} holds NaN or infinite values"
+        _, g, _ = votca.read_table(step / f"{name}.dist.new")
+        if not np.any(g > 0):
+            return f"the RDF {name} is zero everywhere"
+    p = _iteration_pressure_bar(step)
+    if not np.isfinite(p):
+        return "the pressure is NaN"
+    if abs(p) > pressure_bound_bar:
+        return f"|pressure| = {abs(p):.4g} bar exceeds the bound {pressure_bound_bar:.4g} bar"
+    log = step / LAMMPS_LOG
+    if log.exists() and re.search(r"(?<![a-z])-?nan(?![a-z])", log.read_text(errors="replace"), re.IGNORECASE):
+        return "LAMMPS reported NaN"
+    return None
+
+
+def _iteration_pressure_bar(step):
+    files = sorted(Path(step).glob("*.pressure"))
+    if files:
+        return float(votca.pressure_from_lammps(_read_pressure_atm(files[0])))
+    # No VOTCA pressure file (no pressure correction): average LAMMPS' own output as VOTCA would.
+    f = Path(step) / PRESSURE
+    if not f.exists():
+        return float("nan")
+    values = np.loadtxt(f, skiprows=1, ndmin=1)
+    return float(votca.pressure_from_lammps(values.mean())) if values.size else float("nan")
+
+
+def _move_aside(workdir, iteration):
+    src = Path(workdir) / f"step_{iteration:03d}"
+    dst = Path(workdir) / f"diverged_step_{iteration:03d}"
+    k = 1
+    while dst.exists():
+        dst = Path(workdir) / f"diverged_step_{iteration:03d}.{k}"
+        k += 1
+    src.rename(dst)
+    return dst
+
+
+def _engine_log_tail(workdir):
+    workdir = Path(workdir)
+    parts = [lammps_run.tail(workdir / "inverse.log", 25)]
+    steps = sorted((p for p in workdir.iterdir() if STEP.match(p.name)), key=lambda p: p.name)
+    if steps and (steps[-1] / LAMMPS_LOG).exists():
+        parts.append(f"--- {steps[-1].name}/{LAMMPS_LOG} ---\n" + lammps_run.tail(steps[-1] / LAMMPS_LOG, 15))
+    return "\n".join(parts)
+
+
+def run_chunk(workdir, n_iterations, *, convergence_csv=None, sentinel=None, pressure_bound_bar=None,
+              timeout=None, csg_inverse="csg_inverse"):
+    """Run up to ``n_iterations`` more IBI iterations, one ``csg_inverse`` call each.
+
+    Running one iteration per call lets every finished iteration be checked before the next
+    starts. ``csg_inverse`` resumes from the last finished ``step_NNN/`` (and finishes a step that a
+    killed run left incomplete); nothing happens once it has written ``done``.
+
+    Parameters
+    ----------
+    workdir : str or Path
+        Set up by :func:`setup`.
+    n_iterations : int
+    convergence_csv : str or Path, optional
+        Write :func:`collect`'s table here.
+    sentinel : str or Path, optional
+        Write a small JSON summary here (last iteration, done, wall time) when the chunk succeeds.
+    pressure_bound_bar : float, optional
+        Overrides ``IBISettings.pressure_bound_bar``.
+    timeout : float, optional
+        Seconds per iteration.
+    csg_inverse : str
+        The ``csg_inverse`` executable.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`collect` of every finished iteration.
+
+    Raises
+    ------
+    EngineError
+        ``csg_inverse`` (or LAMMPS inside it) failed; the message holds the tail of
+        ``inverse.log`` and of the step's LAMMPS log.
+    IBIDivergence
+        A finished iteration diverged; its ``step_NNN/`` is moved to ``diverged_step_NNN/`` so the
+        directory ends at the last good iteration.
+    """
+    workdir = Path(workdir).resolve()
+    meta = _meta(workdir)
+    bound = meta["ibi"]["pressure_bound_bar"] if pressure_bound_bar is None else pressure_bound_bar
+    exe = shutil.which(csg_inverse)
+    if exe is None:
+        raise CgbenchError(f"{csg_inverse} is not on PATH (Debian package votca)")
+    cmd = [exe, "--options", SETTINGS, "--do-iterations", "1", "--nocolor"]
+    t_chunk = time.perf_counter()
+    for _ in range(int(n_iterations)):
+        if is_done(workdir):
+            break
+        before = set(completed_iterations(workdir))
+        t0 = time.perf_counter()
+        with open(workdir / CSG_OUTPUT, "a") as out:
+            try:
+                proc = subprocess.run(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, timeout=timeout,
+                                      check=False, env=dict(os.environ, CSGNOCOLOR="yes"))
+            except subprocess.TimeoutExpired:
+                raise EngineError(cmd, workdir, _engine_log_tail(workdir), f"did not finish within {timeout} s") from None
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise EngineError(cmd, workdir, _engine_log_tail(workdir), f"exited with status {proc.returncode}")
+        new = sorted(set(completed_iterations(workdir)) - before)
+        if not new:
+            if is_done(workdir):
+                break
+            raise EngineError(cmd, workdir, _engine_log_tail(workdir), "exited 0 but finished no iteration")
+        with open(workdir / TIMING, "a") as fh:
+            if fh.tell() == 0:
+                fh.write("iteration,wall_s\n")
+            fh.write(f"{new[-1]},{wall:.3f}\n")
+        for it in new:
+            reason = check_iteration(workdir, it, bound)
+            if reason is not None:
+                # VOTCA treats a main-directory 'done' as the end of the loop; a diverged last iteration
+                # must not leave one behind.
+                (workdir / "done").unlink(missing_ok=True)
+                moved = _move_aside(workdir, it)
+                good = [i for i in completed_iterations(workdir) if i < it]
+                raise IBIDivergence(workdir, it, good[-1] if good else 0, reason, moved)
+    table = collect(workdir)
+    if convergence_csv is not None:
+        table.to_csv(convergence_csv, index=False)
+    if sentinel is not None:
+        done_its = completed_iterations(workdir)
+        Path(sentinel).write_text(json.dumps({
+            "workdir": str(workdir),
+            "last_iteration": done_its[-1] if done_its else 0,
+            "done": is_done(workdir),
+            "chunk_wall_s": round(time.perf_counter() - t_chunk, 3),
+        }, indent=1) + "\n")
+    return table
+
+
+# --------------------------------------------------------------------------- results
+_LOOP = re.compile(r"^Loop time of ([0-9.eE+-]+) on", re.MULTILINE)
+_TOTAL = re.compile(r"^Total wall time: (\d+):(\d+):(\d+)", re.MULTILINE)
+
+
+def _lammps_times(log):
+    """(sum of 'Loop time' seconds, 'Total wall time' seconds) of a LAMMPS log, NaN if absent."""
+    try:
+        text = Path(log).read_text(errors="replace")
+    except OSError:
+        return float("nan"), float("nan")
+    loops = [float(x) for x in _LOOP.findall(text)]
+    total = _TOTAL.search(text)
+    tot = int(total.group(1)) * 3600 + int(total.group(2)) * 60 + int(total.group(3)) if total else float("nan")
+    return (sum(loops) if loops else float("nan")), float(tot)
+
+
+def collect(workdir):
+    """Per-iteration convergence of every finished iteration, one row per (iteration, pair).
+
+    Columns
+    -------
+    iteration, pair (``T-A``),
+    rdf_l2 : :math:`\\int_0^{r_c} (g - g_\\mathrm{ref})^2 dr`, nm,
+    rdf_l1 : :math:`\\int_0^{r_c} |g - g_\\mathrm{ref}| dr`, nm,
+    votca_convergence : VOTCA's ``<name>.conv`` (:math:`\\sum_i |g_i - g_{\\mathrm{ref},i}|` over its grid),
+    pressure_bar : the iteration's mean pressure,
+    wall_s : wall time of the iteration's ``csg_inverse`` call (NaN if not run by :func:`run_chunk`),
+    md_loop_s : LAMMPS' loop time (the MD itself), md_total_s : LAMMPS' whole run (whole seconds).
+    """
+    workdir = Path(workdir)
+    meta = _meta(workdir)
+    timing = {}
+    if (workdir / TIMING).exists():
+        t = pd.read_csv(workdir / TIMING)
+        timing = dict(zip(t["iteration"].astype(int), t["wall_s"].astype(float)))
+    rows = []
+    for it in completed_iterations(workdir):
+        step = workdir / f"step_{it:03d}"
+        p = _iteration_pressure_bar(step)
+        loop_s, total_s = _lammps_times(step / LAMMPS_LOG)
+        for pair in meta["pairs"]:
+            name = pair["name"]
+            r, g, _ = votca.read_table(step / f"{name}.dist.new")
+            r_ref, g_ref, _ = votca.read_table(workdir / pair["target"])
+            if r.shape != r_ref.shape or not np.allclose(r, r_ref):
+                g_ref = np.interp(r, r_ref, g_ref)
+            conv_file = step / f"{name}.conv"
+            conv = float(conv_file.read_text().split()[0]) if conv_file.exists() else float("nan")
+            rows.append({
+                "iteration": it,
+                "pair": pair["key"],
+                "rdf_l2": rdf_distance(r, g, g_ref, 2),
+                "rdf_l1": rdf_distance(r, g, g_ref, 1),
+                "votca_convergence": conv,
+                "pressure_bar": p,
+                "wall_s": timing.get(it, float("nan")),
+                "md_loop_s": loop_s,
+                "md_total_s": total_s,
+            })
+    columns = ["iteration", "pair", "rdf_l2", "rdf_l1", "votca_convergence", "pressure_bar", "wall_s",
+               "md_loop_s", "md_total_s"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def pair_potentials(workdir, iteration=None, r_min_nm=None):
+    """The pair potentials an iteration produced (``step_NNN/<name>.pot.new``), GROMACS units.
+
+    These are the potentials the *next* iteration would run with; after the last iteration they
+    are the IBI result.
+
+    Parameters
+    ----------
+    workdir : str or Path
+    iteration : int, optional
+        Default: the last finished iteration.
+    r_min_nm : float, optional
+        Drop grid points below this (LAMMPS tables need r > 0); default the set-up's table begin.
+
+    Returns
+    -------
+    dict of str -> (r, U, F)
+        ``"T-A"`` -> r (n,) nm, U (n,) kJ/mol (zero at the cut-off), F = -dU/dr (n,) kJ/mol/nm
+        (central differences).
+    """
+    workdir = Path(workdir)
+    meta = _meta(workdir)
+    its = completed_iterations(workdir)
+    if not its:
+        raise CgbenchError(f"{workdir}: no finished IBI iteration")
+    it = its[-1] if iteration is None else int(iteration)
+    if it not in its:
+        raise CgbenchError(f"{workdir}: iteration {it} is not finished (finished: {its})")
+    r_min = meta["ibi"]["table_begin_nm"] if r_min_nm is None else r_min_nm
+    out = {}
+    for pair in meta["pairs"]:
+        r, U, _ = votca.read_table(workdir / f"step_{it:03d}" / f"{pair['name']}.pot.new")
+        if not np.isfinite(U).all():
+            raise CgbenchError(f"iteration {it}: the potential {pair['name']} holds NaN values")
+        U = U - U[-1]
+        F = -np.gradient(U, r)
+        keep = r >= r_min - 1e-12
+        out[pair["key"]] = (r[keep], U[keep], F[keep])
+    return out

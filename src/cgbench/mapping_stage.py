@@ -1,0 +1,183 @@
+"""The mapping stage: AA trajectory -> CG trajectory, CG forces, reference distributions.
+
+Positions map by centre of mass (Eqs. 1-2). Forces map two ways, stored side by side:
+
+- ``forces_net``: :math:`\\sum_{i \\in \\Psi_I} f_i`, the net force on the bead. This is what
+  multiscale force matching compares with CG forces (chi^2, Eq. 7) and what the CG ``.trr`` holds.
+- ``forces_mean``: :math:`|\\Psi_I|^{-1} \\sum_{i \\in \\Psi_I} f_i`, Eq. 6 as the study prints it,
+  used for the force-distribution comparisons that follow the study (Fig. 5, Table 2).
+"""
+
+import numpy as np
+import pandas as pd
+
+from . import distributions as dist
+from .cgtopology import KINDS, exclusion_pairs
+from .mapping import map_forces, map_positions
+from .pbc import make_whole, wrap
+from .trajectory import Frames
+
+#: Distribution kinds in the reference table and the CG interaction kind each comes from.
+BONDED = {"bond": "bonds", "angle": "angles", "proper": "propers", "improper": "impropers"}
+
+
+def map_trajectory(aa, topology, mapping, n_molecules):
+    """Map an AA trajectory to beads.
+
+    Parameters
+    ----------
+    aa : cgbench.trajectory.Frames
+        AA frames (wrapped positions, forces optional).
+    topology : cgbench.topology.Topology
+        One molecule's AA topology (for its bonds, to make molecules whole).
+    mapping : cgbench.mapping.Mapping
+
+    Returns
+    -------
+    cg : cgbench.trajectory.Frames
+        Bead positions wrapped into the box, and net bead forces (``None`` without AA forces).
+    forces_mean : ndarray or None
+        Eq. 6 bead forces, (n_frames, n_molecules * n_beads, 3) kJ/mol/nm.
+    """
+    n_atoms = topology.n_atoms
+    if aa.positions.shape[1] != n_molecules * n_atoms:
+        raise ValueError(
+            f"trajectory has {aa.positions.shape[1]} atoms, expected {n_molecules} x {n_atoms}"
+        )
+    whole = make_whole(aa.positions, aa.box, topology.bonds, n_atoms)
+    beads = wrap(map_positions(whole, mapping.com_weights()), aa.box)
+    net = mean = None
+    if aa.forces is not None:
+        member = mapping.membership()
+        net = map_forces(aa.forces, member)
+        mean = map_forces(aa.forces, member, mean=True)
+    return Frames(beads, aa.box.copy(), aa.time.copy(), net), mean
+
+
+def system_indices(idx, n_molecules, n_beads):
+    """Per-molecule interaction indices (n, w) repeated for every molecule of the system."""
+    idx = np.asarray(idx, dtype=int)
+    offsets = (np.arange(n_molecules) * n_beads)[:, None, None]
+    return (idx[None] + offsets).reshape(-1, idx.shape[1])
+
+
+def bonded_values(x, box, cg, n_molecules):
+    """Values of every bonded CG interaction type over a trajectory.
+
+    Returns
+    -------
+    dict of (kind, type name) -> ndarray
+        Bond lengths in nm; angles, propers and impropers in radians; flattened over frames and
+        interactions. ``kind`` is one of :data:`BONDED`.
+    """
+    funcs = {"bond": dist.bond_lengths, "angle": dist.angles, "proper": dist.dihedrals,
+             "improper": dist.dihedrals}
+    nb = len(cg.bead_names)
+    out = {}
+    for kind, attr in BONDED.items():
+        for name in cg.interaction_types(attr):
+            idx = system_indices(cg.indices(attr, name), n_molecules, nb)
+            out[(kind, name)] = funcs[kind](x, box, idx).ravel()
+    return out
+
+
+def pair_types(cg):
+    """Non-bonded pair types from bead types in definition order, e.g. T-T, T-A, A-A."""
+    types = list(dict.fromkeys(cg.bead_types))
+    return [(a, b) for i, a in enumerate(types) for b in types[i:]]
+
+
+def rdfs(x, box, cg, n_molecules, r_max, bin_nm):
+    """Intermolecular-plus-nonbonded RDFs for every bead-type pair, with VOTCA's exclusions.
+
+    Bead pairs that share a bonded interaction inside a molecule are left out, as VOTCA does
+    when it computes IBI targets.
+
+    Returns
+    -------
+    dict of str -> (r, g)
+        Keyed by pair name ``"T-A"``; r in nm.
+    """
+    nb = len(cg.bead_names)
+    types = np.tile(np.asarray(cg.bead_types), n_molecules)
+    excl = system_indices(np.asarray(exclusion_pairs(cg)).reshape(-1, 2), n_molecules, nb)
+    bins = int(round(r_max / bin_nm))
+    out = {}
+    for a, b in pair_types(cg):
+        r, g = dist.rdf(x, box, types == a, types == b, exclusions=excl, r_max=r_max, bins=bins)
+        out[f"{a}-{b}"] = (r, g)
+    return out
+
+
+def reference_table(x, box, cg, n_molecules, bins):
+    """All reference distributions as one long table.
+
+    Parameters
+    ----------
+    x, box : ndarray
+        Bead positions (n_frames, n, 3) and boxes (n_frames, 3), nm.
+    bins : dict
+        ``bond_bin_nm``, ``bond_max_nm``, ``angle_bin_deg``, ``dihedral_bin_deg``,
+        ``rdf_bin_nm`` and ``cutoff_nm`` (the RDF range): the ``cg`` config section.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``kind`` (bond, angle, proper, improper, rdf), ``name``, ``x`` (nm for bonds and
+        RDFs, degrees for angles and dihedrals) and ``y`` (probability density per unit of ``x``
+        with the DBI Jacobian applied for bonds and angles; g(r) for RDFs).
+    """
+    rows = []
+    deg = np.pi / 180.0
+    spec = {
+        "bond": (int(round(bins["bond_max_nm"] / bins["bond_bin_nm"])), (0.0, bins["bond_max_nm"]), 1.0),
+        "angle": (int(round(180 / bins["angle_bin_deg"])), (0.0, np.pi), deg),
+        "proper": (int(round(360 / bins["dihedral_bin_deg"])), (-np.pi, np.pi), deg),
+        "improper": (int(round(360 / bins["dihedral_bin_deg"])), (-np.pi, np.pi), deg),
+    }
+    jac = {"bond": "bond", "angle": "angle", "proper": "dihedral", "improper": "dihedral"}
+    for (kind, name), values in bonded_values(x, box, cg, n_molecules).items():
+        nbins, rng, unit = spec[kind]
+        centres, density = dist.histogram(values, nbins, range=rng, kind=jac[kind])
+        rows.append(pd.DataFrame({"kind": kind, "name": name, "x": centres / unit, "y": density * unit}))
+    for name, (r, g) in rdfs(x, box, cg, n_molecules, bins["cutoff_nm"], bins["rdf_bin_nm"]).items():
+        rows.append(pd.DataFrame({"kind": "rdf", "name": name, "x": r, "y": g}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def interaction_counts(cg):
+    """Number of interactions of each kind per molecule (for reports)."""
+    return {kind: len(getattr(cg, kind)) for kind in KINDS}
+
+
+def map_files(tpr, trr, topology, mapping, cg_topology, n_molecules, bins, out):
+    """File edge of the mapping stage: read, map, write ``gro``/``trr``/``npz``/``distributions``."""
+    import json
+    import logging
+    from pathlib import Path
+
+    from .cgtopology import CGTopology
+    from .mapping import Mapping
+    from .topology import Topology
+    from .trajectory import read_frames, write_frames
+
+    log = logging.getLogger("cgbench")
+    top = Topology.load_npz(topology)
+    mp = Mapping.from_dict(json.loads(Path(mapping).read_text()))
+    cg = CGTopology.from_dict(json.loads(Path(cg_topology).read_text()))
+    aa = read_frames(tpr, trr)
+    log.info("read %d AA frames (%.1f-%.1f ps) of %d atoms", aa.n_frames, aa.time[0], aa.time[-1],
+             aa.positions.shape[1])
+    frames, mean = map_trajectory(aa, top, mp, n_molecules)
+    nb = len(cg.bead_names)
+    names = list(cg.bead_names) * n_molecules
+    resids = np.repeat(np.arange(1, n_molecules + 1), nb)
+    write_frames(out["gro"], out["trr"], frames, names, [top.resname] * len(names), resids)
+    np.savez_compressed(
+        out["npz"], positions=frames.positions, box=frames.box, time=frames.time,
+        forces_net=frames.forces, forces_mean=mean, bead_types=np.asarray(cg.bead_types),
+        n_molecules=n_molecules,
+    )
+    table = reference_table(frames.positions, frames.box, cg, n_molecules, bins)
+    table.to_csv(out["distributions"], index=False)
+    log.info("reference distributions: %s", sorted(set(zip(table["kind"], table["name"]))))

@@ -1,0 +1,69 @@
+"""Our CG mapping of a real GROMACS trajectory equals VOTCA csg_map's for the same frames."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from cgbench import aa, mdp
+from cgbench.aa_run import run_stage
+from cgbench.aa_stage import pack_system
+from cgbench.config import validate
+from cgbench.mapping_stage import map_files
+from cgbench.trajectory import read_frames
+from conftest import ROOT, needs_gmx
+
+pytestmark = [
+    pytest.mark.integration,
+    needs_gmx,
+    pytest.mark.skipif(shutil.which("csg_map") is None, reason="VOTCA (csg_map) is not installed"),
+]
+BINS = {"bond_bin_nm": 0.002, "bond_max_nm": 1.0, "angle_bin_deg": 1.0, "dihedral_bin_deg": 2.0,
+        "rdf_bin_nm": 0.02, "cutoff_nm": 0.8}
+
+
+@pytest.fixture(scope="module")
+def aa_run(tmp_path_factory, tmbt_files):
+    d = tmp_path_factory.mktemp("aa")
+    cfg = validate({"molecule": str(ROOT / "resources/tmbt/molecule.yaml"), "aa": {
+        "n_molecules": 6, "cutoff_nm": 0.6, "energy_interval_ps": 0.01,
+        "em": {"nsteps": 300}, "nvt": {"time_ps": 0.05, "output_interval_ps": 0.01}}})["aa"]
+    log = d / "log"
+    # dense enough that molecules straddle the box edges
+    pack_system(tmbt_files["gro"], tmbt_files["itp"], tmbt_files["summary"], d / "packed.gro", d / "system.top",
+                d / "molecule.itp", 6, 0.5, 0.6, 2, "gmx", log)
+    res = ROOT / "resources" / "mdp"
+    prev = d / "packed.gro"
+    for stage in ("em", "nvt"):
+        (d / f"{stage}.mdp").write_text(mdp.render(res / aa.template(stage), aa.mdp_values(stage, cfg, 1), res / "common.mdp"))
+        outs = {"gro": d / f"{stage}.gro"}
+        if stage == "nvt":
+            outs.update(trr=d / "nvt.trr", tpr=d / "nvt.tpr")
+        run_stage(stage, d / f"{stage}.mdp", prev, d / "system.top", d / f"w_{stage}", outs, log, threads=2)
+        prev = outs["gro"]
+    return d
+
+
+def test_mapping_equals_csg_map(aa_run, tmbt_files, tmp_path):
+    out = {k: tmp_path / v for k, v in
+           {"gro": "cg.gro", "trr": "cg.trr", "npz": "cg.npz", "distributions": "ref.csv"}.items()}
+    map_files(aa_run / "nvt.tpr", aa_run / "nvt.trr", tmbt_files["topology"], tmbt_files["mapping"],
+              tmbt_files["cg_topology"], 6, BINS, out)
+    ours = np.load(out["npz"])
+    votca_trr = tmp_path / "votca.trr"
+    subprocess.run(["csg_map", "--top", str(aa_run / "nvt.tpr"), "--trj", str(aa_run / "nvt.trr"),
+                    "--cg", str(tmbt_files["votca_mapping"]), "--out", str(votca_trr), "--force"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    votca = read_frames(out["gro"], votca_trr)
+    assert votca.positions.shape == ours["positions"].shape == (6, 6 * 7, 3)
+    box = ours["box"][:, None, :]
+    d = votca.positions - ours["positions"]
+    d -= box * np.round(d / box)  # VOTCA does not wrap beads into the box
+    assert np.abs(d).max() < 2e-5  # nm: single-precision trajectory
+    # VOTCA maps forces to the net force on each bead: our forces_net
+    np.testing.assert_allclose(votca.forces, ours["forces_net"], rtol=1e-4, atol=0.05)
+    # and our own CG trajectory file holds the same
+    ours_trr = read_frames(out["gro"], out["trr"])
+    np.testing.assert_allclose(ours_trr.forces, ours["forces_net"], rtol=1e-5, atol=1e-3)

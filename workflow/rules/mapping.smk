@@ -1,0 +1,25 @@
+rule map_aa:
+    input:
+        tpr="results/aa/nvt.tpr",
+        trr="results/aa/nvt.trr",
+        topology="results/molecule/topology.npz",
+        mapping="results/molecule/mapping.json",
+        cg_topology="results/molecule/cg_topology.json",
+    output:
+        gro="results/mapping/cg.gro",
+        trr="results/mapping/cg.trr",
+        npz="results/mapping/cg.npz",
+        distributions="results/mapping/reference.csv",
+    log:
+        "results/logs/mapping/map_aa.log",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        n_molecules=AA["n_molecules"],
+        bins=config["cg"],
+    script:
+        "../../scripts/map_aa.py"
