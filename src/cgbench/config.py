@@ -113,7 +113,7 @@ def describe(schema_path=SCHEMA):
     def walk(node, prefix):
         for name, sub in node.get("properties", {}).items():
             path = f"{prefix}{name}"
-            kind = sub.get("type", "")
+            kind = sub.get("type", "") or " / ".join(map(str, sub.get("enum", [])))
             default = "" if kind == "object" or "default" not in sub else f"`{sub['default']}`"
             bounds = [f"{k} {sub[k]}" for k in ("minimum", "exclusiveMinimum", "maximum") if k in sub]
             desc = " ".join(str(sub.get("description", "")).split())
@@ -122,6 +122,11 @@ def describe(schema_path=SCHEMA):
             lines.append(f"| `{path}` | {kind} | {default} | {desc} |")
             if kind == "object":
                 walk(sub, f"{path}.")
+                entry = sub.get("additionalProperties")
+                if isinstance(entry, dict):  # a mapping of named entries, e.g. cg_models.<name>
+                    if "default" in sub:
+                        lines[-1] = lines[-1][: -len(" |")] + f" Default: `{sub['default']}` |"
+                    walk(entry, f"{path}.<name>.")
 
     walk(schema, "")
     return "\n".join(lines) + "\n"

@@ -90,3 +90,21 @@ def test_config_readme_documents_every_key(root):
     assert (root / "config" / "README.md").read_text() == describe(), (
         "config/README.md is out of date: run `python -m cgbench.config > config/README.md`"
     )
+
+
+def test_schema_nodes_use_only_schema_keywords(root):
+    """Catches YAML slips such as an unquoted comma splitting a description into stray keys."""
+    import yaml
+
+    allowed = {"$schema", "title", "description", "type", "additionalProperties", "required", "properties",
+               "default", "minimum", "maximum", "exclusiveMinimum", "enum", "items"}
+    schema = yaml.safe_load((root / "workflow/schemas/config.schema.yaml").read_text())
+
+    def walk(node, path):
+        assert set(node) <= allowed, f"{path}: unexpected keys {set(node) - allowed}"
+        for name, sub in node.get("properties", {}).items():
+            walk(sub, f"{path}.{name}")
+        if isinstance(node.get("additionalProperties"), dict):
+            walk(node["additionalProperties"], f"{path}.<name>")
+
+    walk(schema, "config")
