@@ -16,9 +16,10 @@ outputs of a failed job; a loop directory must survive a killed chunk):
    target RDFs, initial potentials (the potentials of mean force), the LAMMPS data file, script and
    bonded tables.
 2. :func:`run_chunk` runs ``csg_inverse --do-iterations 1`` n times, checking each finished
-   iteration for divergence; ``csg_inverse`` resumes from the last finished ``step_NNN/`` and writes
-   ``done`` when ``iterations_max`` is reached. It can write a convergence CSV and a small JSON
-   sentinel, the files a Snakemake rule declares.
+   iteration for divergence; ``csg_inverse`` resumes from the last finished ``step_NNN/``, and
+   ``done`` appears in the working directory when ``iterations_max`` is reached (or VOTCA's
+   convergence check stopped the loop). It can write a convergence CSV and a small JSON sentinel,
+   the files a Snakemake rule declares.
 3. :func:`collect` reads every finished iteration into a table (RDF distance to the target per
    pair, VOTCA's convergence value, pressure, wall times); :func:`pair_potentials` returns the
    potentials of an iteration in GROMACS units for the production runs.
@@ -54,6 +55,7 @@ __all__ = [
     "collect",
     "pair_potentials",
     "rdf_distance",
+    "votca_like_pair_factor",
 ]
 
 SETTINGS = "settings.xml"
@@ -212,6 +214,18 @@ def initial_potential(grid, g, temperature_K, g_min=1e-3):
     return U - U[-1]
 
 
+def votca_like_pair_factor(n_beads):
+    """csg_stat's RDF of N like beads over the true one: (N - 1)/N.
+
+    ``csg_stat`` normalises a like-pair RDF by :math:`N^2/2` pairs, not the :math:`N(N-1)/2`
+    distinct ones (checked against csg_stat in the integration tests), so its g(r) of a finite box
+    is low by this factor; unlike pairs (:math:`N_A N_B`) are unaffected.
+    """
+    if n_beads < 2:
+        raise CgbenchError(f"a like-pair RDF needs at least two beads, got {n_beads}")
+    return (n_beads - 1) / n_beads
+
+
 def rdf_distance(r, g, g_ref, order=2):
     """:math:`\\int (g - g_\\mathrm{ref})^2 dr` (order 2) or :math:`\\int |g - g_\\mathrm{ref}| dr` (order 1), nm.
 
@@ -222,7 +236,7 @@ def rdf_distance(r, g, g_ref, order=2):
 
 
 # --------------------------------------------------------------------------- set-up
-def _pairs(targets, ibi):
+def _pairs(targets, settings):
     """PairSpecs from target keys ``"T-A"`` (bead types joined by '-')."""
     pairs = []
     for key in targets:
@@ -230,13 +244,27 @@ def _pairs(targets, ibi):
         if len(types) != 2 or not all(types):
             raise CgbenchError(f"target keys must be two bead types joined by '-', got {key!r}")
         pairs.append(
-            votca.PairSpec(types[0], types[1], f"{types[0]}_{types[1]}.dist.tgt", 0.0, ibi.cutoff_nm, ibi.step_nm)
+            votca.PairSpec(
+                types[0], types[1], f"{types[0]}_{types[1]}.dist.tgt", 0.0, settings.cutoff_nm, settings.step_nm
+            )
         )
     return pairs
 
 
-def setup(workdir, top, n_molecules, positions_nm, box_nm, targets, terms, md, ibi=IBISettings(),
-          lammps_command=None, threads=1):
+def setup(
+    workdir,
+    top,
+    n_molecules,
+    positions_nm,
+    box_nm,
+    targets,
+    terms,
+    md,
+    settings=IBISettings(),
+    lammps_command=None,
+    threads=1,
+    target_normalisation="pairs",
+):
     """Prepare an IBI working directory for ``csg_inverse``.
 
     Parameters
@@ -252,11 +280,18 @@ def setup(workdir, top, n_molecules, positions_nm, box_nm, targets, terms, md, i
     targets : mapping of str -> (r, g)
         ``"T-T"``, ``"T-A"``, ``"A-A"`` -> target RDF, r (n,) nm, g (n,); one entry per pair of bead
         types, reaching the cut-off.
+    target_normalisation : {"pairs", "votca"}
+        How the targets were normalised. ``"pairs"``: by the number of distinct pairs,
+        :math:`N(N-1)` for like pairs, as :func:`cgbench.distributions.rdf` does (ideal gas: g = 1).
+        ``"votca"``: as ``csg_stat`` does, by :math:`N^2` for like pairs. IBI compares the target
+        with ``csg_stat``'s RDF of the CG box, so ``"pairs"`` targets of like pairs are multiplied
+        by :func:`votca_like_pair_factor` of the CG box, (N - 1)/N with N beads of that type: IBI
+        then reproduces the true g(r) (1.6 % for T-T with 64 TMBT; 0.03 % with 3000).
     terms : cgbench.lammps_run.BondedTerms
         Fixed bonded terms; their kinds also decide VOTCA's and LAMMPS' exclusions.
     md : cgbench.lammps_run.MDSettings
         The CG NVT run of each iteration.
-    ibi : IBISettings
+    settings : IBISettings
     lammps_command : str, optional
         Default :func:`cgbench.lammps_run.default_lammps_command`.
     threads : int
@@ -270,13 +305,13 @@ def setup(workdir, top, n_molecules, positions_nm, box_nm, targets, terms, md, i
     workdir = Path(workdir)
     if workdir.exists() and any(STEP.match(p.name) for p in workdir.iterdir()):
         raise CgbenchError(f"{workdir} already holds an IBI loop (step_* folders); remove it to start over")
-    workdir.mkdir(parents=True, exist_ok=True)
+    # Everything is checked before anything is written.
     terms.check(top)
     kinds = terms.kinds()
     # Fail here, not in the first iteration, when LAMMPS cannot exclude VOTCA's pairs.
     lammps_run.special_bonds_weights(top, kinds)
     bead_types = set(top.bead_types)
-    pairs = _pairs(targets, ibi)
+    pairs = _pairs(targets, settings)
     wanted = {frozenset((a, b)) for a in bead_types for b in bead_types}
     given = [frozenset((p.type1, p.type2)) for p in pairs]
     if set(given) != wanted or len(given) != len(wanted):
@@ -284,30 +319,51 @@ def setup(workdir, top, n_molecules, positions_nm, box_nm, targets, terms, md, i
             f"need exactly one target RDF per pair of bead types {sorted(bead_types)}, got {list(targets)}"
         )
     box = np.asarray(box_nm, dtype=float)
-    if ibi.cutoff_nm > 0.5 * box.min():
-        raise CgbenchError(f"cut-off {ibi.cutoff_nm} nm exceeds half the smallest box length {0.5 * box.min():.4g} nm")
+    if settings.cutoff_nm > 0.5 * box.min():
+        raise CgbenchError(
+            f"cut-off {settings.cutoff_nm} nm exceeds half the smallest box length {0.5 * box.min():.4g} nm"
+        )
+    grid = settings.grid()
+    tables = {}
+    if target_normalisation not in ("pairs", "votca"):
+        raise CgbenchError(f"target_normalisation must be 'pairs' or 'votca', got {target_normalisation!r}")
+    for p, (key, (r, g)) in zip(pairs, targets.items()):
+        try:
+            g_grid = resample_target(r, g, grid)
+        except CgbenchError as err:
+            raise CgbenchError(f"target RDF {key}: {err}") from None
+        if target_normalisation == "pairs" and p.type1 == p.type2:
+            g_grid = g_grid * votca_like_pair_factor(top.bead_types.count(p.type1) * n_molecules)
+        tables[key] = (g_grid, initial_potential(grid, g_grid, md.temperature_K, settings.g_min))
 
-    grid = ibi.grid()
+    workdir.mkdir(parents=True, exist_ok=True)
     for p, key in zip(pairs, targets):
-        r, g = targets[key]
-        g_grid = resample_target(r, g, grid)
+        g_grid, U0 = tables[key]
         votca.write_table(workdir / p.target, grid, g_grid, comment=f"target RDF {key}, r in nm")
-        U0 = initial_potential(grid, g_grid, md.temperature_K, ibi.g_min)
         votca.write_table(workdir / f"{p.name}.pot.in", grid, U0, comment=f"-kT ln g_ref {key}, nm, kJ/mol")
 
     lammps_run.write_system(workdir / DATA, top, n_molecules, positions_nm, box, kinds)
-    tables = [p.name for p in lammps_run.write_bonded_tables(workdir, top, terms)]
+    bonded_tables = [p.name for p in lammps_run.write_bonded_tables(workdir, top, terms)]
     votca.write_topology(workdir / TOPOLOGY, top, n_molecules, kinds)
     pair_tables = {(p.type1, p.type2): (p.lammps_table, "VOTCA") for p in pairs}
     lammps_run.write_nvt_input(
-        workdir / SCRIPT, top, terms, md, pair_tables, ibi.cutoff_nm, ibi.table_points(),
-        data_file=DATA, traj=TRAJ, pressure_file=PRESSURE, conf_out=CONF_OUT,
+        workdir / SCRIPT,
+        top,
+        terms,
+        md,
+        pair_tables,
+        settings.cutoff_nm,
+        settings.table_points(),
+        data_file=DATA,
+        traj=TRAJ,
+        pressure_file=PRESSURE,
+        conf_out=CONF_OUT,
     )
-    settings = votca.write_settings(
+    settings_path = votca.write_settings(
         workdir / SETTINGS,
         pairs,
         temperature_K=md.temperature_K,
-        iterations_max=ibi.iterations_max,
+        iterations_max=settings.iterations_max,
         lammps_command=lammps_command or lammps_run.default_lammps_command(),
         lammps_script=SCRIPT,
         topology=TOPOLOGY,
@@ -315,15 +371,15 @@ def setup(workdir, top, n_molecules, positions_nm, box_nm, targets, terms, md, i
         traj=TRAJ,
         pressure_file=PRESSURE,
         conf_out=CONF_OUT,
-        filelist=tables,
-        p_target_bar=ibi.p_target_bar,
-        alpha=ibi.alpha,
-        pressure_scale_per_bar=ibi.pressure_scale_per_bar,
-        pressure_max_A=ibi.pressure_max_A,
-        convergence_limit=ibi.convergence_limit,
-        initial_configuration=ibi.initial_configuration,
-        table_begin_nm=ibi.table_begin_nm,
-        table_bins_nm=ibi.table_bins_nm,
+        filelist=bonded_tables,
+        p_target_bar=settings.p_target_bar,
+        alpha=settings.alpha,
+        pressure_scale_per_bar=settings.pressure_scale_per_bar,
+        pressure_max_A=settings.pressure_max_A,
+        convergence_limit=settings.convergence_limit,
+        initial_configuration=settings.initial_configuration,
+        table_begin_nm=settings.table_begin_nm,
+        table_bins_nm=settings.table_bins_nm,
         lammps_log=LAMMPS_LOG,
         lammps_threads=threads,
         csg_stat_threads=threads,
@@ -332,12 +388,13 @@ def setup(workdir, top, n_molecules, positions_nm, box_nm, targets, terms, md, i
         "pairs": [{"name": p.name, "key": k, "target": p.target} for p, k in zip(pairs, targets)],
         "temperature_K": md.temperature_K,
         "md": asdict(md),
-        "ibi": asdict(ibi),
+        "ibi": asdict(settings),
         "n_molecules": int(n_molecules),
+        "target_normalisation": target_normalisation,
         "molecule": top.name,
     }
     (workdir / META).write_text(json.dumps(meta, indent=1))
-    return settings
+    return settings_path
 
 
 # --------------------------------------------------------------------------- running
@@ -437,13 +494,25 @@ def _engine_log_tail(workdir):
     return "\n".join(parts)
 
 
-def run_chunk(workdir, n_iterations, *, convergence_csv=None, sentinel=None, pressure_bound_bar=None,
-              timeout=None, csg_inverse="csg_inverse"):
+def run_chunk(
+    workdir,
+    n_iterations,
+    *,
+    convergence_csv=None,
+    sentinel=None,
+    pressure_bound_bar=None,
+    timeout=None,
+    csg_inverse="csg_inverse",
+):
     """Run up to ``n_iterations`` more IBI iterations, one ``csg_inverse`` call each.
 
-    Running one iteration per call lets every finished iteration be checked before the next
-    starts. ``csg_inverse`` resumes from the last finished ``step_NNN/`` (and finishes a step that a
-    killed run left incomplete); nothing happens once it has written ``done``.
+    Running one iteration per call (``--do-iterations 1``) lets every finished iteration be checked
+    before the next starts. ``csg_inverse`` resumes from the last finished ``step_NNN/`` (and
+    finishes a step that a killed run left incomplete). With ``--do-iterations`` VOTCA 2022 does
+    not look at ``iterations_max``, so this function does: once the last iteration is finished it
+    calls ``csg_inverse`` once without ``--do-iterations``, which skips the finished steps and
+    writes ``done`` itself. After that (or after VOTCA's convergence check stopped the loop and
+    wrote ``done``) nothing more runs.
 
     Parameters
     ----------
@@ -457,7 +526,7 @@ def run_chunk(workdir, n_iterations, *, convergence_csv=None, sentinel=None, pre
     pressure_bound_bar : float, optional
         Overrides ``IBISettings.pressure_bound_bar``.
     timeout : float, optional
-        Seconds per iteration.
+        Seconds per ``csg_inverse`` call.
     csg_inverse : str
         The ``csg_inverse`` executable.
 
@@ -477,55 +546,93 @@ def run_chunk(workdir, n_iterations, *, convergence_csv=None, sentinel=None, pre
     """
     workdir = Path(workdir).resolve()
     meta = _meta(workdir)
+    iterations_max = int(meta["ibi"]["iterations_max"])
     bound = meta["ibi"]["pressure_bound_bar"] if pressure_bound_bar is None else pressure_bound_bar
     exe = shutil.which(csg_inverse)
     if exe is None:
         raise CgbenchError(f"{csg_inverse} is not on PATH (Debian package votca)")
-    cmd = [exe, "--options", SETTINGS, "--do-iterations", "1", "--nocolor"]
     t_chunk = time.perf_counter()
-    for _ in range(int(n_iterations)):
-        if is_done(workdir):
+    calls = 0
+    while not is_done(workdir):
+        before = completed_iterations(workdir)
+        last = before[-1] if before else 0
+        if last >= iterations_max:
+            finishing = True  # VOTCA checks iterations_max itself only without --do-iterations
+            cmd = [exe, "--options", SETTINGS, "--nocolor"]
+        elif calls >= int(n_iterations):
             break
-        before = set(completed_iterations(workdir))
+        else:
+            finishing = False
+            cmd = [exe, "--options", SETTINGS, "--do-iterations", "1", "--nocolor"]
+            calls += 1
         t0 = time.perf_counter()
         with open(workdir / CSG_OUTPUT, "a") as out:
             try:
-                proc = subprocess.run(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, timeout=timeout,
-                                      check=False, env=dict(os.environ, CSGNOCOLOR="yes"))
+                proc = subprocess.run(
+                    cmd,
+                    cwd=workdir,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout,
+                    check=False,
+                    env=dict(os.environ, CSGNOCOLOR="yes"),
+                )
             except subprocess.TimeoutExpired:
-                raise EngineError(cmd, workdir, _engine_log_tail(workdir), f"did not finish within {timeout} s") from None
+                raise EngineError(
+                    cmd, workdir, _engine_log_tail(workdir), f"did not finish within {timeout} s"
+                ) from None
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
-            raise EngineError(cmd, workdir, _engine_log_tail(workdir), f"exited with status {proc.returncode}")
-        new = sorted(set(completed_iterations(workdir)) - before)
-        if not new:
-            if is_done(workdir):
-                break
+            raise EngineError(
+                cmd,
+                workdir,
+                _engine_log_tail(workdir),
+                f"exited with status {proc.returncode} in iteration {last + 1} (step_{last + 1:03d}/; "
+                f"iterations up to {last} are kept)",
+            )
+        new = sorted(set(completed_iterations(workdir)) - set(before))
+        if not new and not finishing and not is_done(workdir):
             raise EngineError(cmd, workdir, _engine_log_tail(workdir), "exited 0 but finished no iteration")
-        with open(workdir / TIMING, "a") as fh:
-            if fh.tell() == 0:
-                fh.write("iteration,wall_s\n")
-            fh.write(f"{new[-1]},{wall:.3f}\n")
+        if new:
+            with open(workdir / TIMING, "a") as fh:
+                if fh.tell() == 0:
+                    fh.write("iteration,wall_s\n")
+                fh.write(f"{new[-1]},{wall:.3f}\n")
         for it in new:
             reason = check_iteration(workdir, it, bound)
             if reason is not None:
-                # VOTCA treats a main-directory 'done' as the end of the loop; a diverged last iteration
-                # must not leave one behind.
+                # a main-directory 'done' ends VOTCA's loop; a diverged last iteration must not leave one
                 (workdir / "done").unlink(missing_ok=True)
                 moved = _move_aside(workdir, it)
                 good = [i for i in completed_iterations(workdir) if i < it]
                 raise IBIDivergence(workdir, it, good[-1] if good else 0, reason, moved)
+        if finishing:
+            if not is_done(workdir):
+                raise EngineError(
+                    cmd,
+                    workdir,
+                    _engine_log_tail(workdir),
+                    f"did not write 'done' after iteration {iterations_max} (iterations_max)",
+                )
+            break
     table = collect(workdir)
     if convergence_csv is not None:
         table.to_csv(convergence_csv, index=False)
     if sentinel is not None:
         done_its = completed_iterations(workdir)
-        Path(sentinel).write_text(json.dumps({
-            "workdir": str(workdir),
-            "last_iteration": done_its[-1] if done_its else 0,
-            "done": is_done(workdir),
-            "chunk_wall_s": round(time.perf_counter() - t_chunk, 3),
-        }, indent=1) + "\n")
+        Path(sentinel).write_text(
+            json.dumps(
+                {
+                    "workdir": str(workdir),
+                    "last_iteration": done_its[-1] if done_its else 0,
+                    "iterations_max": iterations_max,
+                    "done": is_done(workdir),
+                    "chunk_wall_s": round(time.perf_counter() - t_chunk, 3),
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     return table
 
 
@@ -578,19 +685,30 @@ def collect(workdir):
                 g_ref = np.interp(r, r_ref, g_ref)
             conv_file = step / f"{name}.conv"
             conv = float(conv_file.read_text().split()[0]) if conv_file.exists() else float("nan")
-            rows.append({
-                "iteration": it,
-                "pair": pair["key"],
-                "rdf_l2": rdf_distance(r, g, g_ref, 2),
-                "rdf_l1": rdf_distance(r, g, g_ref, 1),
-                "votca_convergence": conv,
-                "pressure_bar": p,
-                "wall_s": timing.get(it, float("nan")),
-                "md_loop_s": loop_s,
-                "md_total_s": total_s,
-            })
-    columns = ["iteration", "pair", "rdf_l2", "rdf_l1", "votca_convergence", "pressure_bar", "wall_s",
-               "md_loop_s", "md_total_s"]
+            rows.append(
+                {
+                    "iteration": it,
+                    "pair": pair["key"],
+                    "rdf_l2": rdf_distance(r, g, g_ref, 2),
+                    "rdf_l1": rdf_distance(r, g, g_ref, 1),
+                    "votca_convergence": conv,
+                    "pressure_bar": p,
+                    "wall_s": timing.get(it, float("nan")),
+                    "md_loop_s": loop_s,
+                    "md_total_s": total_s,
+                }
+            )
+    columns = [
+        "iteration",
+        "pair",
+        "rdf_l2",
+        "rdf_l1",
+        "votca_convergence",
+        "pressure_bar",
+        "wall_s",
+        "md_loop_s",
+        "md_total_s",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "Dump",
     "read_dump",
     "rb_to_multiharmonic",
+    "rb_to_nharmonic",
     "improper_harmonic_to_lammps",
 ]
 
@@ -525,6 +526,28 @@ def rb_to_multiharmonic(C, atol=1e-10):
             )
         C = C[:5]
     return kj_to_kcal(C * (-1.0) ** np.arange(5))
+
+
+def rb_to_nharmonic(C):
+    """GROMACS Ryckaert-Bellemans (dihedral type 3) -> LAMMPS ``dihedral_style nharmonic``.
+
+    LAMMPS: :math:`\sum_{n=1}^{N} A_n \cos^{n-1}\phi` with any N, so all six RB terms carry over:
+    :math:`A_{n+1} = (-1)^n C_n` as for :func:`rb_to_multiharmonic`.
+
+    Parameters
+    ----------
+    C : array_like, shape (6,), kJ/mol
+        C0..C5.
+
+    Returns
+    -------
+    ndarray, shape (6,), kcal/mol
+        A1..A6; ``dihedral_coeff`` takes ``6`` followed by these.
+    """
+    C = np.asarray(C, dtype=float).ravel()
+    if C.size != 6:
+        raise CgbenchError(f"expected Ryckaert-Bellemans C0..C5, got {C.size} values")
+    return kj_to_kcal(C * (-1.0) ** np.arange(6))
 
 
 def improper_harmonic_to_lammps(xi0_deg, k, tolerance_deg=1.0):

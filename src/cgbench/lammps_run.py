@@ -51,10 +51,12 @@ __all__ = [
     "write_system",
     "write_bonded_tables",
     "bonded_commands",
+    "check_shake_clusters",
     "render",
     "nvt_input",
     "write_nvt_input",
     "default_lammps_command",
+    "lammps_arguments",
     "run_lammps",
     "lattice_configuration",
     "relax_overlaps",
@@ -89,7 +91,7 @@ class Table:
 
 @dataclass(frozen=True)
 class RyckaertBellemans:
-    """A proper dihedral, GROMACS type 3, C0..C5 in kJ/mol (C5 must be 0 for multi/harmonic)."""
+    """A proper dihedral, GROMACS type 3, C0..C5 in kJ/mol (written as ``dihedral_style nharmonic``)."""
 
     C: tuple
 
@@ -120,7 +122,7 @@ class BondedTerms:
     bonds : dict of str -> Table
     angles : dict of str -> Table
     propers : dict of str -> RyckaertBellemans
-        Written as ``dihedral_style multi/harmonic``.
+        Written as ``dihedral_style nharmonic`` (all six terms).
     impropers : dict of str -> HarmonicImproper
         Written as ``improper_style harmonic``.
     constrain_bonds : bool
@@ -203,6 +205,43 @@ class MDSettings:
                 raise CgbenchError(f"{name} must be >= 1")
         if self.n_steps < self.dump_every:
             raise CgbenchError(f"n_steps ({self.n_steps}) writes no frame with dump_every = {self.dump_every}")
+
+    @classmethod
+    def from_times(
+        cls, run_ps, timestep_ps, output_interval_ps, equilibration_ps=0.0, pressure_interval_ps=None, **kwargs
+    ):
+        """Settings from times in ps (as the config gives them); every time must be a whole number of steps.
+
+        Parameters
+        ----------
+        run_ps : float
+            Recorded (production) time.
+        timestep_ps : float
+        output_interval_ps : float
+            Between trajectory frames.
+        equilibration_ps : float
+            Unrecorded time before.
+        pressure_interval_ps : float, optional
+            Between pressure samples; default 10 steps.
+        **kwargs
+            Other fields (temperature_K, tau_t_ps, seed, ...).
+        """
+
+        def steps(t, name):
+            n = t / timestep_ps
+            if abs(n - round(n)) > 1e-6 * max(1.0, n):
+                raise CgbenchError(f"{name} = {t} ps is not a whole number of {timestep_ps} ps steps")
+            return int(round(n))
+
+        pressure_every = 10 if pressure_interval_ps is None else steps(pressure_interval_ps, "pressure interval")
+        return cls(
+            timestep_ps=timestep_ps,
+            n_steps=steps(run_ps, "run time"),
+            n_equil_steps=steps(equilibration_ps, "equilibration time"),
+            dump_every=steps(output_interval_ps, "output interval"),
+            pressure_every=pressure_every,
+            **kwargs,
+        )
 
 
 # --------------------------------------------------------------------------- types and exclusions
@@ -423,24 +462,50 @@ def bonded_commands(top, terms, table_dir=""):
         for name, i in interaction_type_ids(top, "angles").items():
             lines.append(f"angle_coeff     {i} {prefix}{ANGLE_TABLE_FILE} {votca_name('angles', name)}")
     if terms.propers:
-        lines.append("dihedral_style  multi/harmonic")
+        # nharmonic keeps all six RB terms (multi/harmonic stops at cos^4)
+        lines.append("dihedral_style  nharmonic")
         for name, i in interaction_type_ids(top, "propers").items():
-            A = lammps.rb_to_multiharmonic(terms.propers[name].C)
-            lines.append(f"dihedral_coeff  {i} " + " ".join(f"{a:.10g}" for a in A) + f"  # RB {name}")
+            A = lammps.rb_to_nharmonic(terms.propers[name].C)
+            lines.append(f"dihedral_coeff  {i} {len(A)} " + " ".join(f"{a:.10g}" for a in A) + f"  # RB {name}")
     if terms.impropers:
         lines.append("improper_style  harmonic")
         for name, i in interaction_type_ids(top, "impropers").items():
             term = terms.impropers[name]
             K, chi0 = lammps.improper_harmonic_to_lammps(term.xi0_deg, term.k)
-            lines.append(
-                f"improper_coeff  {i} {K:.10g} {chi0:.10g}  # {name}: xi0 {term.xi0_deg:g} deg, k {term.k:g} kJ/mol/rad^2"
-            )
+            note = f"{name}: xi0 {term.xi0_deg:g} deg, k {term.k:g} kJ/mol/rad^2"
+            lines.append(f"improper_coeff  {i} {K:.10g} {chi0:.10g}  # {note}")
     return "\n".join(lines)
+
+
+def check_shake_clusters(top):
+    """Raise unless LAMMPS ``fix shake`` can constrain every bond of ``top``.
+
+    SHAKE (and RATTLE) in LAMMPS works on clusters of 2, 3 or 4 atoms: one central atom bonded to
+    up to three others that have no further constrained bond. A chain or branched bond network
+    (TMBT: T bonded to three A, each bonded to a second A) forms connected clusters, which LAMMPS
+    refuses ("Shake clusters are connected").
+    """
+    adj = [set() for _ in top.bead_names]
+    for _t, (i, j) in top.bonds:
+        adj[i].add(j)
+        adj[j].add(i)
+    bad = []
+    for c, nb in enumerate(adj):
+        if len(nb) > 3:
+            bad.append(f"{top.bead_names[c]} has {len(nb)} bonds (at most 3)")
+        if len(nb) > 1 and any(len(adj[n]) > 1 for n in nb):
+            bad.append(f"{top.bead_names[c]} and a bonded partner both have further bonds")
+    if bad:
+        raise CgbenchError(
+            f"{top.name}: LAMMPS fix shake cannot constrain all bonds (clusters must be one centre with up to "
+            f"three partners): " + "; ".join(sorted(set(bad)))
+        )
 
 
 def _shake_command(top, terms):
     if not terms.constrain_bonds:
         return ""
+    check_shake_clusters(top)
     types = " ".join(str(i) for i in interaction_type_ids(top, "bonds").values())
     # SHAKE holds each bond at the EQ length of its table, i.e. the bond potential's minimum.
     return f"fix             constraints all shake 1.0e-6 100 0 b {types}"
@@ -466,8 +531,19 @@ def _seeds(seed):
     return int(a), int(b)
 
 
-def nvt_input(top, terms, md, pair_tables, cutoff_nm, table_n, data_file="system.data", traj="traj.dump",
-              pressure_file="pressure.dat", conf_out="confout.data", table_dir=""):
+def nvt_input(
+    top,
+    terms,
+    md,
+    pair_tables,
+    cutoff_nm,
+    table_n,
+    data_file="system.data",
+    traj="traj.dump",
+    pressure_file="pressure.dat",
+    conf_out="confout.data",
+    table_dir="",
+):
     """The LAMMPS input of a CG NVT run (``resources/lammps/cg_nvt.in``), as text.
 
     Velocity rescaling (``fix temp/csvr`` on top of ``fix nve``) at ``md.temperature_K`` with
@@ -503,9 +579,7 @@ def nvt_input(top, terms, md, pair_tables, cutoff_nm, table_n, data_file="system
             raise CgbenchError(f"no pair table for bead types {a}-{b}")
         f, kw = pair_tables[key]
         i, j = sorted((tid[a], tid[b]))
-        coeffs.append(
-            f"pair_coeff      {i} {j} {f} {kw} {float(lammps.nm_to_angstrom(cutoff_nm)):.6f}  # {a}-{b}"
-        )
+        coeffs.append(f"pair_coeff      {i} {j} {f} {kw} {float(lammps.nm_to_angstrom(cutoff_nm)):.6f}  # {a}-{b}")
     w = special_bonds_weights(top, terms.kinds())
     s1, s2 = _seeds(md.seed)
     values = {
@@ -640,9 +714,23 @@ def lattice_configuration(molecule_nm, n_molecules, box_nm, seed=0):
     return np.concatenate([rot[k].apply(body) + centres[k] for k in range(n_molecules)])
 
 
-def relax_overlaps(workdir, top, terms, n_molecules, positions_nm, box_nm, temperature_K=450.0, n_steps=2000,
-                   timestep_ps=0.001, soft_cut_nm=0.45, soft_max_kj=60.0, max_disp_nm=0.01, seed=1,
-                   command=None, threads=1):
+def relax_overlaps(
+    workdir,
+    top,
+    terms,
+    n_molecules,
+    positions_nm,
+    box_nm,
+    temperature_K=450.0,
+    n_steps=2000,
+    timestep_ps=0.001,
+    soft_cut_nm=0.45,
+    soft_max_kj=60.0,
+    max_disp_nm=0.01,
+    seed=1,
+    command=None,
+    threads=1,
+):
     """Push overlapping beads apart with a growing soft repulsion, keeping molecules in shape.
 
     Runs LAMMPS (``resources/lammps/push_off.in``): ``pair_style soft`` with cut-off ``soft_cut_nm``

@@ -281,7 +281,10 @@ def settings_xml(
     f = float(pressure_scale_to_lammps(pressure_scale_per_bar))
     kBT = thermal_energy(temperature_K)
 
-    out = ["<cg>", "  <!-- written by cgbench.votca.settings_xml; VOTCA units nm, kJ/mol; pressures in atm (LAMMPS real) -->"]
+    out = [
+        "<cg>",
+        "  <!-- written by cgbench.votca.settings_xml; VOTCA units nm, kJ/mol; pressures in atm (LAMMPS real) -->",
+    ]
     for p in pairs:
         out += [
             "  <non-bonded>",

@@ -1,7 +1,7 @@
 """Real LAMMPS run (0 steps) on tables and bonded parameters written by cgbench.lammps.
 
 A tiny system of 8 four-bead molecules (two bead types) carries every term the CG models use:
-pair tables, a bond table, an angle table, a multi/harmonic dihedral converted from
+pair tables, a bond table, an angle table, an nharmonic dihedral converted from
 Ryckaert-Bellemans, and a harmonic improper. Energies per term and forces per atom that LAMMPS
 reports (read back through cgbench's readers, i.e. converted to GROMACS units) must match
 the analytic GROMACS-unit functions the tables were made from, evaluated here with numpy.
@@ -26,7 +26,7 @@ RC = 1.4  # nm, pair cut-off (at most half the box)
 A_PAIR = {(1, 1): 40.0, (1, 2): 30.0, (2, 2): 20.0}  # kJ/mol
 B0, KB = 0.40, 4000.0  # nm, kJ/mol/nm^2
 TH0, KA = np.radians(115.0), 60.0  # rad, kJ/mol/rad^2
-RB = np.array([2.0, 1.5, -3.0, 0.8, 1.2, 0.0])  # kJ/mol
+RB = np.array([2.0, 1.5, -3.0, 0.8, 1.2, 0.7])  # kJ/mol; C5 != 0 needs nharmonic
 XI0, KI = 0.0, 2.0  # deg, kJ/mol/rad^2
 BOX = np.array([3.0, 3.0, 3.0])  # nm
 
@@ -134,7 +134,7 @@ def _write_inputs(tmp, x, types, mol, bonds, angles, dihedrals, impropers):
         dihedrals=(np.ones(len(dihedrals), int), dihedrals),
         impropers=(np.ones(len(impropers), int), impropers),
     )
-    A = lammps.rb_to_multiharmonic(RB)
+    A = lammps.rb_to_nharmonic(RB)
     K, chi = lammps.improper_harmonic_to_lammps(XI0, KI)
     cut = lammps.nm_to_angstrom(RC)
     (tmp / "in.lmp").write_text(f"""
@@ -143,7 +143,7 @@ atom_style molecular
 boundary p p p
 bond_style table linear 2000
 angle_style table linear 1801
-dihedral_style multi/harmonic
+dihedral_style nharmonic
 improper_style harmonic
 pair_style table linear 4000
 special_bonds lj 0.0 0.0 0.0
@@ -153,7 +153,7 @@ pair_coeff 1 2 pair.table P12 {cut}
 pair_coeff 2 2 pair.table P22 {cut}
 bond_coeff 1 bond.table TA
 angle_coeff 1 angle.table TAA
-dihedral_coeff 1 {' '.join(f'{a:.12g}' for a in A)}
+dihedral_coeff 1 6 {' '.join(f'{a:.12g}' for a in A)}
 improper_coeff 1 {K:.12g} {chi:.12g}
 comm_modify cutoff 16.0
 thermo_style custom step pe evdwl ebond eangle edihed eimp

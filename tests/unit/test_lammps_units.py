@@ -236,3 +236,14 @@ def test_improper_conversion_halves_k_and_warns_off_plane():
         assert lammps.improper_harmonic_to_lammps(-180.0, 10.0)[1] == 180.0
     with pytest.warns(UserWarning, match="mirror"):
         assert lammps.improper_harmonic_to_lammps(-30.0, 10.0)[1] == pytest.approx(30.0)
+
+
+def test_rb_to_nharmonic_keeps_c5():
+    C = np.array([1.0, -2.0, 0.5, 3.0, -1.0, 0.7])
+    A = lammps.rb_to_nharmonic(C)
+    phi = np.linspace(-np.pi, np.pi, 73)
+    rb = sum(c * np.cos(phi - np.pi) ** n for n, c in enumerate(C))
+    nh = sum(a * np.cos(phi) ** n for n, a in enumerate(A))
+    np.testing.assert_allclose(lammps.kcal_to_kj(nh), rb, atol=1e-12)
+    with pytest.raises(Exception, match="C0..C5"):
+        lammps.rb_to_nharmonic(C[:5])

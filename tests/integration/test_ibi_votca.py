@@ -1,0 +1,320 @@
+"""Real IBI: VOTCA csg_inverse driving LAMMPS on a tiny TMBT CG box (27 molecules, 189 beads).
+
+The box is built from the mapped TMBT structure (molecule stage), 27 randomly rotated copies on a
+lattice at the AA density (1.04 g/cm^3), with overlaps pushed apart by a short soft-potential LAMMPS
+run. Bonded terms are harmonic around the mapped geometry; target RDFs are smooth model g(r)s.
+Each iteration is 1 ps of NVT at 450 K (0.2 ps equilibration, 1 ps recorded).
+
+What is checked against the engines themselves:
+* LAMMPS leaves out exactly VOTCA's excluded pairs (LAMMPS' own neighbour list, via compute pair/local);
+* csg_stat reads our XML topology and LAMMPS dump as intended (its RDF equals a numpy RDF with
+  VOTCA's exclusions, binning and normalisation);
+* VOTCA's pressure-correction script and the post_update order give what cgbench.votca documents;
+* chunking: 1 + 1 iterations, the second call resumes without redoing the first, and
+  iterations_max ends the loop;
+* divergence and engine failure end with clear errors.
+"""
+
+import os
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from cgbench import cgtopology, distributions as dist, ibi, lammps, lammps_run as lr, votca
+from cgbench.errors import EngineError
+from cgbench.mapping import map_positions
+from cgbench.units import kT
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        shutil.which("csg_inverse") is None or shutil.which("csg_stat") is None, reason="VOTCA is not installed"
+    ),
+]
+
+N_MOL = 27
+DENSITY = 1.04  # g/cm^3, the AA density at 450 K
+VOTCA_SCRIPTS = "/usr/share/votca/scripts/inverse"
+
+
+def _lmp():
+    try:
+        return lr.default_lammps_command()
+    except Exception:
+        pytest.skip("no LAMMPS executable")
+
+
+def _table(x, x0, k):
+    return lr.Table(x, 0.5 * k * (x - x0) ** 2, -k * (x - x0))
+
+
+def g_model(r, r0, w=0.03, peak=0.3):
+    s = 1.0 / (1.0 + np.exp(-(r - r0) / w))
+    return s * (1.0 + peak * np.exp(-(((r - r0 - 0.15) / 0.08) ** 2)))
+
+
+R = np.linspace(0.005, 1.4, 280)
+TARGETS = {"T-T": (R, g_model(R, 0.55)), "T-A": (R, g_model(R, 0.50)), "A-A": (R, g_model(R, 0.45, peak=0.4))}
+MD = lr.MDSettings(
+    temperature_K=450.0,
+    timestep_ps=0.001,
+    n_steps=1000,
+    n_equil_steps=200,
+    dump_every=50,
+    pressure_every=10,
+    thermo_every=200,
+    seed=11,
+)
+
+
+@pytest.fixture(scope="module")
+def system(tmbt, tmp_path_factory):
+    """(top, terms, positions nm, box nm) of the tiny relaxed box."""
+    lmp = _lmp()
+    top = tmbt.cg
+    mol = map_positions(tmbt.molecule.positions[None], tmbt.mapping.com_weights())[0]
+    one = np.full((1, 3), 10.0)
+    terms = lr.BondedTerms()
+    for t in top.interaction_types("bonds"):
+        b0 = dist.bond_lengths(mol[None], one, top.indices("bonds", t)).mean()
+        terms.bonds[t] = _table(np.linspace(0.2, 0.7, 501), b0, 5000.0)
+    for t in top.interaction_types("angles"):
+        a0 = dist.angles(mol[None], one, top.indices("angles", t)).mean()
+        terms.angles[t] = _table(np.linspace(0.0, np.pi, 721), a0, 100.0)
+    terms.propers = {t: lr.RyckaertBellemans((2.0, 1.0, -1.0, 0.5, 0.0, 0.0)) for t in top.interaction_types("propers")}
+    terms.impropers = {t: lr.HarmonicImproper(0.0, 50.0) for t in top.interaction_types("impropers")}
+    mass_g = N_MOL * top.bead_masses.sum() * 1.66053906660e-24
+    L = (mass_g / DENSITY / 1e-21) ** (1.0 / 3.0)  # nm
+    box = np.full(3, L)
+    x0 = lr.lattice_configuration(mol, N_MOL, box, seed=3)
+    x = lr.relax_overlaps(tmp_path_factory.mktemp("push"), top, terms, N_MOL, x0, box, n_steps=2000, command=lmp)
+    return top, terms, x, box
+
+
+# --------------------------------------------------------------------------- exclusions in LAMMPS
+@pytest.mark.parametrize("kinds", [cgtopology.KINDS, ("bonds", "angles")], ids=["all-terms", "model-C"])
+def test_lammps_excludes_exactly_votcas_pairs(system, tmp_path, kinds):
+    top, terms_all, x, box = system
+    terms = lr.BondedTerms(**{k: getattr(terms_all, k) for k in kinds})
+    lr.write_system(tmp_path / "s.data", top, N_MOL, x, box, kinds)
+    lr.write_bonded_tables(tmp_path, top, terms)
+    w = lr.special_bonds_weights(top, kinds)
+    (tmp_path / "pairs.in").write_text(
+        "units real\natom_style molecular\nread_data s.data\npair_style zero 13.0\npair_coeff * *\n"
+        + lr.bonded_commands(top, terms)
+        + f"\nspecial_bonds lj {w[0]} {w[1]} {w[2]}\n"
+        "compute d all pair/local dist\ncompute p all property/local patom1 patom2\n"
+        "dump 1 all local 1 pairs.dump c_p[1] c_p[2] c_d\nrun 0\n"
+    )
+    lr.run_lammps("pairs.in", tmp_path, command=_lmp())
+    rows = np.loadtxt(tmp_path / "pairs.dump", skiprows=9, ndmin=2)
+    i, j = rows[:, 0].astype(int) - 1, rows[:, 1].astype(int) - 1
+    same = i // 7 == j // 7
+    seen = {tuple(sorted((a % 7, b % 7))) + (a // 7,) for a, b in zip(i[same], j[same])}
+    excluded = set(cgtopology.exclusion_pairs(lr._restricted(top, kinds)))
+    # every intramolecular pair within the cut-off that VOTCA counts, and no other, is in LAMMPS' list
+    expected = set()
+    for m in range(N_MOL):
+        xm = x[7 * m : 7 * m + 7]
+        for a in range(7):
+            for b in range(a + 1, 7):
+                if (a, b) not in excluded and np.linalg.norm(xm[a] - xm[b]) < 1.3:
+                    expected.add((a, b, m))
+    assert seen == expected
+    assert any(p[:2] in excluded for p in seen) is False
+    if kinds == ("bonds", "angles"):
+        assert any(p[:2] == (1, 4) for p in seen)  # a 1-4 pair (A1-A4 across T) interacts in model C
+
+
+# --------------------------------------------------------------------------- VOTCA's pressure script
+def test_votca_pressure_script_matches_pressure_correction(tmp_path):
+    if shutil.which("perl") is None:
+        pytest.skip("no perl")
+    kBT, f, p_target = kT(450.0), float(votca.pressure_scale_to_lammps(0.001)), float(votca.pressure_to_lammps(1.0))
+    env = dict(os.environ, PERL5LIB=VOTCA_SCRIPTS)
+    for p_now in (2065.0, 300.0, -150.0):
+        out = tmp_path / f"pc_{p_now}"
+        subprocess.run(
+            [
+                "perl",
+                f"{VOTCA_SCRIPTS}/pressure_cor_simple.pl",
+                str(p_now),
+                str(out),
+                str(kBT),
+                "0:0.01:1.3",
+                str(f),
+                str(p_target),
+                "0.1",
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+        r, dU, _ = votca.read_table(out)
+        np.testing.assert_allclose(dU, votca.pressure_correction(r, p_now, p_target, kBT, f, 0.1, 1.3), atol=1e-9)
+        assert (dU[0] < 0) == (p_now > p_target)
+
+
+# --------------------------------------------------------------------------- the loop
+@pytest.fixture(scope="module")
+def loop(system, tmp_path_factory):
+    """setup; run_chunk(1); snapshot; run_chunk(1) with iterations_max = 2."""
+    top, terms, x, box = system
+    wd = tmp_path_factory.mktemp("ibi") / "loop"
+    ibi.setup(wd, top, N_MOL, x, box, TARGETS, terms, MD, ibi.IBISettings(iterations_max=2), lammps_command=_lmp())
+    t0 = time.perf_counter()
+    first = ibi.run_chunk(wd, 1)
+    t1 = time.perf_counter()
+    stamp = {f: (wd / "step_001" / f).stat().st_mtime_ns for f in ("done", "traj.dump", "T_T.pot.new")}
+    after_one = wd.parent / "after_one"
+    shutil.copytree(wd, after_one)  # the state between two chunks, for the divergence test
+    out = wd.parent
+    second = ibi.run_chunk(wd, 1, convergence_csv=out / "convergence.csv", sentinel=out / "chunk.json")
+    t2 = time.perf_counter()
+    print(f"\nIBI chunk 1 (prepare + iteration 1): {t1 - t0:.1f} s, chunk 2 (iteration 2 + done): {t2 - t1:.1f} s")
+    print(second.to_string())
+    return {"wd": wd, "first": first, "second": second, "stamp": stamp, "out": out, "after_one": after_one}
+
+
+def test_two_iterations_finished_and_resumed_without_redoing(loop):
+    wd = loop["wd"]
+    assert ibi.completed_iterations(wd) == [1, 2]
+    assert list(loop["first"].iteration.unique()) == [1]
+    assert not (loop["after_one"] / "done").exists()
+    stamp = {f: (wd / "step_001" / f).stat().st_mtime_ns for f in loop["stamp"]}
+    assert stamp == loop["stamp"]  # step_001 untouched by the second chunk
+    assert (wd / "step_002" / "done").exists()
+    timing = (wd / ibi.TIMING).read_text().split()
+    assert [ln.split(",")[0] for ln in timing[1:]] == ["1", "2"]
+
+
+def test_iterations_max_ends_the_loop(loop):
+    wd = loop["wd"]
+    assert ibi.is_done(wd)  # iterations_max = 2: VOTCA wrote 'done'
+    table = ibi.run_chunk(wd, 1)  # nothing left to do
+    assert not (wd / "step_003").exists() and sorted(table.iteration.unique()) == [1, 2]
+
+
+def test_potentials_were_updated(loop):
+    wd = loop["wd"]
+    for name in ("T_T", "T_A", "A_A"):
+        r0, U0, _ = votca.read_table(wd / "step_000" / f"{name}.pot.new")
+        r1, U1, _ = votca.read_table(wd / "step_001" / f"{name}.pot.new")
+        r2, U2, _ = votca.read_table(wd / "step_002" / f"{name}.pot.new")
+        assert np.isfinite(U1).all() and np.isfinite(U2).all()
+        assert np.abs(U1 - U0).max() > 1e-3 and np.abs(U2 - U1).max() > 1e-3
+        # each iteration ran with the previous one's result
+        _, cur, _ = votca.read_table(wd / "step_002" / f"{name}.pot.cur")
+        np.testing.assert_allclose(cur, U1)
+    pots = ibi.pair_potentials(wd)
+    assert set(pots) == {"T-T", "T-A", "A-A"}
+    r, U, F = pots["A-A"]
+    assert r[0] == pytest.approx(0.1) and U[-1] == 0.0 and np.isfinite(F).all()
+    # the production tables can be written straight from them
+    lammps.write_pair_table(loop["out"] / "pairs.table", {k.replace("-", "_"): v for k, v in pots.items()})
+
+
+def test_convergence_rows_and_chunk_outputs(loop):
+    table = loop["second"]
+    assert len(table) == 6 and list(table.iteration) == [1, 1, 1, 2, 2, 2]
+    assert set(table.pair) == {"T-T", "T-A", "A-A"}
+    assert np.isfinite(table[["rdf_l2", "rdf_l1", "votca_convergence", "pressure_bar", "wall_s"]].to_numpy()).all()
+    assert (table.rdf_l2 > 0).all() and (table.wall_s > table.md_loop_s).all()
+    csv = loop["out"] / "convergence.csv"
+    assert csv.exists() and len(csv.read_text().splitlines()) == 7
+    import json
+
+    s = json.loads((loop["out"] / "chunk.json").read_text())
+    assert s["last_iteration"] == 2 and s["done"] is True and s["iterations_max"] == 2
+
+
+def test_update_is_alpha_ibi_plus_unscaled_pressure_correction(loop):
+    """post_update 'scale pressure': dpot.2 = 0.5 dpot.1, dpot.3 = dpot.2 + our pressure_correction."""
+    step = loop["wd"] / "step_001"
+    p_atm = float((step / "T_T.pressure").read_text().split("=")[1])
+    kBT = kT(MD.temperature_K)
+    f = float(votca.pressure_scale_to_lammps(0.001))
+    pt = float(votca.pressure_to_lammps(1.0))
+    for name in ("T_T", "T_A", "A_A"):
+        r, d1, _ = votca.read_table(step / f"{name}.dpot.1")
+        _, d2, _ = votca.read_table(step / f"{name}.dpot.2")
+        _, d3, _ = votca.read_table(step / f"{name}.dpot.3")
+        np.testing.assert_allclose(d2, 0.5 * d1, atol=1e-9)
+        pc = votca.pressure_correction(r, p_atm, pt, kBT, f, 0.1, 1.3)
+        np.testing.assert_allclose(d3 - d2, pc, atol=1e-7)
+        _, pc_votca, _ = votca.read_table(step / f"{name}.pressure_correction")
+        np.testing.assert_allclose(pc_votca, pc, atol=1e-8)
+    # what LAMMPS reported is what VOTCA used, and the box was far above 1 bar: an attractive ramp
+    p_lmp = np.loadtxt(step / "pressure.dat", skiprows=1)
+    assert p_atm == pytest.approx(p_lmp.mean(), rel=1e-9)
+    if p_atm > pt:
+        assert pc[0] < 0
+
+
+def test_csg_stat_rdf_uses_our_topology_exclusions_and_units(loop, system):
+    """csg_stat on our XML topology + LAMMPS dump == numpy RDF with VOTCA's conventions.
+
+    VOTCA: Angstrom -> nm on reading the dump; bins centred on its grid points; like pairs
+    normalised by N^2/2 (not N(N-1)/2); pairs sharing any bonded interaction excluded.
+    """
+    top = system[0]
+    step = loop["wd"] / "step_001"
+    d = lammps.read_dump(step / "traj.dump")
+    types = np.tile(np.array(top.bead_types), N_MOL)
+    excl = {(7 * m + a, 7 * m + b) for m in range(N_MOL) for a, b in cgtopology.exclusion_pairs(top)}
+    grid = ibi.IBISettings().grid()
+    h = grid[1] - grid[0]
+    edges = np.concatenate([[0.0], grid[1:] - h / 2, [grid[-1] + h / 2]])
+    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    for name, ta, tb in (("T_T", "T", "T"), ("T_A", "T", "A"), ("A_A", "A", "A")):
+        a, b = np.flatnonzero(types == ta), np.flatnonzero(types == tb)
+        ii, jj = np.meshgrid(a, b, indexing="ij")
+        keep = np.array([[(min(p, q), max(p, q)) not in excl for q in b] for p in a]) & (ii != jj)
+        if ta == tb:
+            keep &= ii < jj
+        H = np.zeros(grid.size)
+        for x, L in zip(d.positions, d.box):
+            dd = x[a][:, None] - x[b][None]
+            dd -= L * np.round(dd / L)
+            H += np.histogram(np.linalg.norm(dd, axis=-1)[keep], edges)[0] * np.prod(L)
+        norm = a.size * b.size / (2.0 if ta == tb else 1.0)
+        g = H / (len(d.positions) * shell * norm)
+        _, g_votca, _ = votca.read_table(step / f"{name}.dist.new")
+        np.testing.assert_allclose(g_votca[1:], g[1:], atol=1e-6)
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_iteration(loop):
+    wd = loop["after_one"]
+    with pytest.raises(ibi.IBIDivergence, match="iteration 2") as err:
+        ibi.run_chunk(wd, 1, pressure_bound_bar=1e-3)  # any real pressure "explodes" past this bound
+    assert err.value.iteration == 2 and err.value.last_good == 1
+    assert "exceeds the bound" in str(err.value) and "step_001" in str(err.value)
+    assert not (wd / "step_002").exists() and (wd / "diverged_step_002" / "done").exists()
+    assert ibi.completed_iterations(wd) == [1] and not ibi.is_done(wd)
+    assert (wd / "step_001" / "T_T.pot.new").exists()
+
+
+def test_failed_lammps_run_raises_engine_error(system, tmp_path):
+    top, terms, x, box = system
+    # a table that starts at 0.8 nm: LAMMPS stops at the first closer pair
+    ibi.setup(
+        tmp_path / "bad",
+        top,
+        N_MOL,
+        x,
+        box,
+        TARGETS,
+        terms,
+        MD,
+        ibi.IBISettings(iterations_max=2, table_begin_nm=0.8),
+        lammps_command=_lmp(),
+    )
+    with pytest.raises(EngineError) as err:
+        ibi.run_chunk(tmp_path / "bad", 1)
+    msg = str(err.value)
+    assert "csg_inverse" in msg and str(tmp_path / "bad") in msg and "iteration 1" in msg
+    assert "inner cutoff" in msg or "ERROR" in msg
+    assert ibi.completed_iterations(tmp_path / "bad") == []

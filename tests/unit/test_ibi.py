@@ -1,0 +1,185 @@
+"""IBI set-up and bookkeeping without engines: targets, initial potentials, the working directory, divergence checks."""
+
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from cgbench import ibi, lammps_run as lr, votca
+from cgbench.errors import CgbenchError
+from cgbench.units import kT
+
+from test_ibi_lammps import terms_for
+
+GRID = ibi.IBISettings().grid()
+
+
+def g_model(r, r0=0.5, w=0.03, peak=0.3):
+    s = 1.0 / (1.0 + np.exp(-(r - r0) / w))
+    return s * (1.0 + peak * np.exp(-(((r - r0 - 0.15) / 0.08) ** 2)))
+
+
+R = np.linspace(0.005, 1.4, 280)
+TARGETS = {"T-T": (R, g_model(R, 0.55)), "T-A": (R, g_model(R, 0.5)), "A-A": (R, g_model(R, 0.45))}
+
+
+def test_grid_is_votcas():
+    assert GRID[0] == 0.0 and GRID[-1] == pytest.approx(1.3) and GRID.size == 131
+    with pytest.raises(CgbenchError, match="whole number"):
+        ibi.IBISettings(cutoff_nm=1.305).grid()
+    assert ibi.IBISettings().table_points() == 601  # 0.1 .. 1.3 nm every 0.002 nm
+
+
+def test_resample_target_interpolates_and_refuses_bad_targets():
+    g = ibi.resample_target(R, TARGETS["T-A"][1], GRID)
+    np.testing.assert_allclose(g[1:], np.interp(GRID[1:], *TARGETS["T-A"]))
+    assert g[0] == 0.0  # r = 0 lies left of the data (first bin centre 0.005 nm): nothing sampled
+    bad = TARGETS["T-A"][1].copy()
+    bad[100] = np.nan
+    with pytest.raises(CgbenchError, match="NaN"):
+        ibi.resample_target(R, bad, GRID)
+    with pytest.raises(CgbenchError, match="cut-off"):
+        ibi.resample_target(R[R < 1.0], TARGETS["T-A"][1][R < 1.0], GRID)
+    with pytest.raises(CgbenchError, match="negative"):
+        ibi.resample_target(R, TARGETS["T-A"][1] - 2.0, GRID)
+
+
+def test_initial_potential_is_the_pmf_with_a_repulsive_core():
+    g = ibi.resample_target(*TARGETS["A-A"], GRID)
+    U = ibi.initial_potential(GRID, g, 450.0)
+    assert np.isfinite(U).all()
+    assert U[-1] == 0.0
+    ok = g > 1e-3
+    pmf = -kT(450.0) * np.log(g[ok])
+    np.testing.assert_allclose(U[ok], pmf - pmf[-1], atol=1e-9)
+    core = ~ok
+    assert core[0] and np.all(np.diff(U[core]) < 0)  # rises towards r = 0
+    assert U[0] > U[ok][0]
+
+
+def test_votca_like_pair_factor():
+    assert ibi.votca_like_pair_factor(64) == pytest.approx(63 / 64)
+    with pytest.raises(CgbenchError):
+        ibi.votca_like_pair_factor(1)
+
+
+def test_rdf_distance():
+    r = np.linspace(0, 1, 101)
+    assert ibi.rdf_distance(r, np.ones(101), np.ones(101)) == 0.0
+    assert ibi.rdf_distance(r, np.full(101, 1.5), np.ones(101)) == pytest.approx(0.25)
+    assert ibi.rdf_distance(r, np.full(101, 1.5), np.ones(101), order=1) == pytest.approx(0.5)
+
+
+# --------------------------------------------------------------------------- set-up
+MD = lr.MDSettings(n_steps=200, dump_every=50)
+
+
+def _setup(tmp_path, tmbt, targets=TARGETS, **kw):
+    n = 27
+    L = 2.9
+    x = lr.lattice_configuration(np.random.default_rng(0).normal(size=(7, 3)) * 0.2, n, np.full(3, L), seed=1)
+    return ibi.setup(
+        tmp_path / "ibi",
+        tmbt.cg,
+        n,
+        x,
+        np.full(3, L),
+        targets,
+        terms_for(tmbt.cg),
+        MD,
+        settings=ibi.IBISettings(iterations_max=4, **kw),
+        lammps_command="lmp",
+    )
+
+
+def test_setup_writes_a_complete_working_directory(tmp_path, tmbt):
+    settings = _setup(tmp_path, tmbt)
+    d = settings.parent
+    root = ET.parse(settings).getroot()
+    files = root.findtext("inverse/filelist").split()
+    assert files == ["cg_nvt.in", "topol.xml", "bonds.table", "angles.table"]
+    for f in files + ["system.data", root.findtext("inverse/lammps/conf")]:
+        assert (d / f).exists(), f
+    for e, key in zip(root.findall("non-bonded"), TARGETS):
+        name = e.findtext("name")
+        r, g, _ = votca.read_table(d / e.findtext("inverse/target"))
+        np.testing.assert_allclose(r, GRID)
+        # like pairs carry csg_stat's N^2 normalisation: 27 T beads, 162 A beads in the box
+        factor = {"T-T": 26 / 27, "T-A": 1.0, "A-A": 161 / 162}[key]
+        np.testing.assert_allclose(g[1:], factor * np.interp(GRID[1:], *TARGETS[key]), rtol=1e-9)
+        r, U, _ = votca.read_table(d / f"{name}.pot.in")  # VOTCA starts from this, not from its own BI
+        assert U[-1] == 0.0 and np.isfinite(U).all()
+    meta = json.loads((d / ibi.META).read_text())
+    assert [p["key"] for p in meta["pairs"]] == ["T-T", "T-A", "A-A"]
+    assert int(root.findtext("inverse/iterations_max")) == 4
+    script = (d / "cg_nvt.in").read_text()
+    assert "pair_coeff      1 2 T_A.table VOTCA" in script
+    assert ibi.completed_iterations(d) == [] and not ibi.is_done(d)
+    assert ibi.collect(d).empty
+
+
+def test_setup_refuses_nan_targets_missing_pairs_and_an_existing_loop(tmp_path, tmbt):
+    bad = dict(TARGETS)
+    g = TARGETS["A-A"][1].copy()
+    g[5] = np.nan
+    bad["A-A"] = (R, g)
+    with pytest.raises(CgbenchError, match="A-A.*NaN"):
+        _setup(tmp_path, tmbt, bad)
+    assert not (tmp_path / "ibi").exists()  # nothing written for a bad input
+    with pytest.raises(CgbenchError, match="one target RDF per pair"):
+        _setup(tmp_path, tmbt, {k: TARGETS[k] for k in ("T-T", "T-A")})
+    settings = _setup(tmp_path, tmbt)
+    (settings.parent / "step_000").mkdir()
+    with pytest.raises(CgbenchError, match="already holds"):
+        _setup(tmp_path, tmbt)
+
+
+def test_setup_refuses_a_cutoff_beyond_half_the_box(tmp_path, tmbt):
+    with pytest.raises(CgbenchError, match="half"):
+        _setup(tmp_path, tmbt, cutoff_nm=1.5)
+
+
+# --------------------------------------------------------------------------- divergence checks on step files
+def _fake_step(d, it, p_atm=100.0, pot=None, dist=None):
+    """Write the files VOTCA leaves in a finished step (the checks read only these)."""
+    step = d / f"step_{it:03d}"
+    step.mkdir()
+    for name in ("T_T", "T_A", "A_A"):
+        votca.write_table(step / f"{name}.dist.new", GRID, np.ones_like(GRID) if dist is None else dist)
+        y = np.zeros_like(GRID) if pot is None else pot
+        (step / f"{name}.pot.new").write_text("\n".join(f"{a} {b} i" for a, b in zip(GRID, y)) + "\n")
+        (step / f"{name}.pressure").write_text(f"Pressure={p_atm}\n")
+    (step / "done").touch()
+    return step
+
+
+def test_check_iteration_flags_nan_and_exploding_pressure(tmp_path, tmbt):
+    d = _setup(tmp_path, tmbt).parent
+    _fake_step(d, 1)
+    assert ibi.check_iteration(d, 1, 1e5) is None
+    _fake_step(d, 2, p_atm=1e7)
+    assert "exceeds the bound" in ibi.check_iteration(d, 2, 1e5)
+    pot = np.zeros_like(GRID)
+    pot[3] = np.nan
+    _fake_step(d, 3, pot=pot)
+    assert "NaN" in ibi.check_iteration(d, 3, 1e5)
+    _fake_step(d, 4, p_atm="nan")
+    assert "NaN" in ibi.check_iteration(d, 4, 1e5)
+    _fake_step(d, 5, dist=np.zeros_like(GRID))
+    assert "zero everywhere" in ibi.check_iteration(d, 5, 1e5)
+    assert ibi.completed_iterations(d) == [1, 2, 3, 4, 5]
+    table = ibi.collect(d)
+    assert len(table) == 15 and set(table["pair"]) == {"T-T", "T-A", "A-A"}
+    assert table.loc[table.iteration == 1, "pressure_bar"].iloc[0] == pytest.approx(101.325)
+
+
+def test_pair_potentials_in_gromacs_units(tmp_path, tmbt):
+    d = _setup(tmp_path, tmbt).parent
+    _fake_step(d, 1, pot=5.0 * (1.3 - GRID) ** 2)
+    pots = ibi.pair_potentials(d)
+    r, U, F = pots["T-A"]
+    assert r[0] == pytest.approx(0.1) and U[-1] == 0.0
+    np.testing.assert_allclose(F[1:-1], 10.0 * (1.3 - r[1:-1]), rtol=1e-6)
+    with pytest.raises(CgbenchError, match="not finished"):
+        ibi.pair_potentials(d, iteration=7)
