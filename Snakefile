@@ -15,6 +15,8 @@ include: "workflow/rules/molecule.smk"
 include: "workflow/rules/aa.smk"
 include: "workflow/rules/mapping.smk"
 include: "workflow/rules/bonded.smk"
+include: "workflow/rules/ibi.smk"
+include: "workflow/rules/cg.smk"
 
 
 rule all:

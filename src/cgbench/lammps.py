@@ -531,7 +531,7 @@ def rb_to_multiharmonic(C, atol=1e-10):
 def rb_to_nharmonic(C):
     """GROMACS Ryckaert-Bellemans (dihedral type 3) -> LAMMPS ``dihedral_style nharmonic``.
 
-    LAMMPS: :math:`\sum_{n=1}^{N} A_n \cos^{n-1}\phi` with any N, so all six RB terms carry over:
+    LAMMPS: :math:`\\sum_{n=1}^{N} A_n \\cos^{n-1}\\phi` with any N, so all six RB terms carry over:
     :math:`A_{n+1} = (-1)^n C_n` as for :func:`rb_to_multiharmonic`.
 
     Parameters

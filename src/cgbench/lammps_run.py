@@ -531,7 +531,7 @@ def _seeds(seed):
     return int(a), int(b)
 
 
-def nvt_input(
+def input_values(
     top,
     terms,
     md,
@@ -606,7 +606,54 @@ def nvt_input(
         "STEPS": md.n_steps,
         "CONF_OUT": conf_out,
     }
-    return render(NVT_TEMPLATE, values)
+    return values
+
+
+def nvt_input(top, terms, md, pair_tables, cutoff_nm, table_n, **files):
+    return render(NVT_TEMPLATE, input_values(top, terms, md, pair_tables, cutoff_nm, table_n, **files))
+
+
+nvt_input.__doc__ = input_values.__doc__
+input_values.__doc__ = "Placeholder values of the CG input templates; parameters as for :func:`nvt_input`."
+PRODUCTION_TEMPLATE = RESOURCES / "cg_production.in"
+
+
+def production_input(top, terms, md, pair_tables, cutoff_nm, table_n, npt=None, respa_inner=1, **files):
+    """The LAMMPS input of a CG production run (``resources/lammps/cg_production.in``), as text.
+
+    As :func:`nvt_input`, with two additions:
+
+    - ``npt``: a dict ``{"steps", "tau_p_ps", "p_bar"}``. The run starts with that many NPT steps
+      (``fix nph`` plus the same velocity rescaling), then rescales the box to the mean volume of
+      the NPT run's second half, and continues in NVT at that density (model A of the study).
+    - ``respa_inner``: with N > 1, r-RESPA integrates bonds N times per (outer) time step, so that
+      stiff bonds that stand in for constraints can run under a long outer step.
+    """
+    v = input_values(top, terms, md, pair_tables, cutoff_nm, table_n, **files)
+    if respa_inner > 1:
+        levels = "bond 1 angle 2 dihedral 2 improper 2 pair 2" if terms.kinds() else "pair 2"
+        v["RUN_STYLE"] = f"run_style       respa 2 {int(respa_inner)} {levels}"
+    else:
+        v["RUN_STYLE"] = "run_style       verlet"
+    if npt:
+        steps = int(npt["steps"])
+        every = 10
+        half = max(1, steps // 2 // every)
+        v["NPT_BLOCK"] = "\n".join([
+            f"fix             integrate all nph iso {float(lammps.bar_to_atm(npt['p_bar'])):.8g} "
+            f"{float(lammps.bar_to_atm(npt['p_bar'])):.8g} {float(lammps.ps_to_fs(npt['tau_p_ps'])):.8g}",
+            "variable        v equal vol",
+            f"fix             avevol all ave/time {every} {half} {half * every * (steps // (half * every))} v_v",
+            f"run             {half * every * (steps // (half * every))}",
+            "# NVT at the NPT run's mean density: rescale the box and the bead positions",
+            "variable        s equal (f_avevol/vol)^(1.0/3.0)",
+            "change_box      all x scale ${s} y scale ${s} z scale ${s} remap",
+            "unfix           avevol",
+            "unfix           integrate",
+        ])
+    else:
+        v["NPT_BLOCK"] = "# no NPT stage: the run stays at the density of its data file"
+    return render(PRODUCTION_TEMPLATE, v)
 
 
 def write_nvt_input(path, *args, **kwargs):

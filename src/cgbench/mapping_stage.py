@@ -14,7 +14,7 @@ import pandas as pd
 from . import distributions as dist
 from .cgtopology import KINDS, exclusion_pairs
 from .mapping import map_forces, map_positions
-from .pbc import make_whole, wrap
+from .pbc import make_whole, wrap_molecules
 from .trajectory import Frames
 
 #: Distribution kinds in the reference table and the CG interaction kind each comes from.
@@ -35,7 +35,7 @@ def map_trajectory(aa, topology, mapping, n_molecules):
     Returns
     -------
     cg : cgbench.trajectory.Frames
-        Bead positions wrapped into the box, and net bead forces (``None`` without AA forces).
+        Bead positions (molecules whole, their centres in the box), and net bead forces (``None`` without AA forces).
     forces_mean : ndarray or None
         Eq. 6 bead forces, (n_frames, n_molecules * n_beads, 3) kJ/mol/nm.
     """
@@ -45,7 +45,8 @@ def map_trajectory(aa, topology, mapping, n_molecules):
             f"trajectory has {aa.positions.shape[1]} atoms, expected {n_molecules} x {n_atoms}"
         )
     whole = make_whole(aa.positions, aa.box, topology.bonds, n_atoms)
-    beads = wrap(map_positions(whole, mapping.com_weights()), aa.box)
+    # molecules stay whole, each shifted into the box as a unit
+    beads = wrap_molecules(map_positions(whole, mapping.com_weights()), aa.box, mapping.n_beads)
     net = mean = None
     if aa.forces is not None:
         member = mapping.membership()

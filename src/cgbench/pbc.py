@@ -79,3 +79,19 @@ def wrap(x, box):
     """Wrap positions (..., n, 3) into ``[0, box)`` for boxes of shape (..., 3)."""
     b = np.asarray(box, dtype=float)[..., None, :]
     return x - b * np.floor(x / b)
+
+
+def wrap_molecules(x, box, n_per_molecule):
+    """Shift whole molecules by box vectors so that each molecule's centre lies in ``[0, box)``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_frames, n_molecules * n_per_molecule, 3)
+        Positions of whole (unwrapped) molecules, nm.
+    box : ndarray, shape (n_frames, 3)
+    """
+    nf = x.shape[0]
+    xm = x.reshape(nf, -1, n_per_molecule, 3)
+    b = np.asarray(box, dtype=float).reshape(nf, 1, 1, 3)
+    centre = xm.mean(axis=2, keepdims=True)
+    return (xm - b * np.floor(centre / b)).reshape(x.shape)

@@ -40,3 +40,14 @@ def test_ring_molecule(tmbt):
 def test_disconnected_graph_is_refused():
     with pytest.raises(ValueError, match="not connected"):
         bfs_parents([(0, 1), (2, 3)], 4)
+
+
+def test_wrap_molecules_keeps_them_whole():
+    from cgbench.pbc import wrap_molecules
+
+    x = np.array([[[4.9, 0.1, 0.1], [5.3, 0.1, 0.1], [-0.2, 0.0, 0.0], [0.1, 0.0, 0.0]]])
+    box = np.array([[5.0, 5.0, 5.0]])
+    w = wrap_molecules(x, box, 2)
+    np.testing.assert_allclose(w[0, 1] - w[0, 0], x[0, 1] - x[0, 0])
+    np.testing.assert_allclose(w[0, :2, 0], [-0.1, 0.3])  # centre 5.1 -> 0.1
+    np.testing.assert_allclose(w[0, 2:, 0], [4.8, 5.1])  # centre -0.05 -> 4.95

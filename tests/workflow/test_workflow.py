@@ -35,7 +35,8 @@ def test_dry_run_plans_the_whole_dag(workdir, config):
     res = snakemake("-n", "--configfile", f"config/{config}", cwd=workdir)
     assert res.returncode == 0, res.stderr + res.stdout
     out = res.stdout
-    for rule in ("molecule", "aa_system", "aa_equilibrate", "aa_nvt", "aa_thermo", "map_aa", "dbi", "all"):
+    for rule in ("molecule", "aa_system", "aa_equilibrate", "aa_nvt", "aa_thermo", "map_aa", "dbi", "ibi_setup",
+                 "ibi_chunk", "ibi_finish", "rescale_bonded", "cg_production", "figure2", "all"):
         assert f"rule {rule}:" in out or f"\n{rule} " in out, rule
     assert "This was a dry-run" in out
 
@@ -71,6 +72,7 @@ def test_run_on_test_config(workdir):
     for path in ("molecule/molecule.itp", "molecule/votca_mapping.xml", "molecule/molecule.png",
                  "aa/nvt.trr", "aa/nvt.tpr", "aa/thermo.png"):
         assert (r / path).stat().st_size > 0, path
+    import numpy as np
     import pandas as pd
 
     thermo = pd.read_csv(r / "aa" / "thermo.csv")
@@ -87,6 +89,26 @@ def test_run_on_test_config(workdir):
     dbi = json.loads((r / "bonded" / "dbi_params.json").read_text())
     assert set(dbi["bonds"]) == {"T-A", "A-A"} and len(dbi["propers"]["A-T-A-A"]["C"]) == 6
     assert 0.38 < dbi["bonds"]["T-A"]["mean_nm"] < 0.46
+    # IBI ran in chunks of iterations, each a job with its own sentinel and log
+    conv = pd.read_csv(r / "ibi" / "convergence.csv")
+    assert sorted(conv["iteration"].unique()) == [1, 2] and set(conv["pair"]) == {"T-T", "T-A", "A-A"}
+    assert (r / "ibi" / "chunk_001.json").exists() and (r / "ibi" / "chunk_002.json").exists()
+    assert "step_002" in {p.name for p in (r / "ibi" / "work").iterdir()}
+    pots = pd.read_csv(r / "ibi" / "potentials.csv")
+    assert pots["U"].notna().all() and set(pots["pair"]) == {"T-T", "T-A", "A-A"}
+    # every model produced a GROMACS-format CG trajectory of whole molecules, and Figure 2 compares them
+    import MDAnalysis as mda
+
+    for model in ("A", "B", "C"):
+        u = mda.Universe(str(r / "cg" / model / "traj.gro"), str(r / "cg" / model / "traj.xtc"))
+        assert len(u.atoms) == 16 * 7 and len(u.trajectory) == 11
+        info = json.loads((r / "cg" / model / "summary.json").read_text())
+        assert info["timestep_fs"] == {"A": 10, "B": 1, "C": 1}[model]
+    dist = pd.read_csv(r / "cg" / "distances.csv")
+    assert set(dist["model"]) == {"A", "B", "C"} and dist["js"].between(0, np.log(2)).all()
+    # model C has no dihedral potentials, model A holds its bonds: the bond distributions show it
+    d = dist.set_index(["model", "kind", "name"])["js"]
+    assert d["A", "bond", "T-A"] > d["B", "bond", "T-A"]
     # logs of every job land under results/logs
     logs = {p.name for p in (r / "logs" / "aa").iterdir()}
     assert {"system.log", "em.log", "nvt.log", "thermo.log"} <= logs

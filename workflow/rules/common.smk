@@ -68,4 +68,47 @@ def final_outputs():
         "results/aa/summary.csv",
         "results/mapping/reference.csv",
         "results/bonded/dbi_params.json",
+        "results/ibi/convergence.png",
+        "results/cg/figure2.png",
+        "results/cg/distances.csv",
     ]
+
+
+IBI = config["ibi"]
+N_CHUNKS = -(-IBI["iterations"] // IBI["chunk_iterations"])
+MODELS = list(config["cg_models"])
+
+
+def ibi_previous(wildcards):
+    """Chunk k of the IBI loop starts where chunk k-1 (or the set-up) left it."""
+    k = int(wildcards.chunk)
+    return "results/ibi/setup.json" if k == 1 else f"results/ibi/chunk_{k - 1:03d}.json"
+
+
+def ibi_chunk_size(wildcards):
+    k = int(wildcards.chunk)
+    return min(
+        IBI["chunk_iterations"], IBI["iterations"] - (k - 1) * IBI["chunk_iterations"]
+    )
+
+
+def ibi_runtime_min(wildcards):
+    """Walltime of a chunk: VOTCA's overhead (about 20 s) plus MD at a pessimistic 50 ns/day."""
+    per_iteration_s = 20 + IBI["run_ps"] / 1000 / 50 * 86400
+    return int(10 + ibi_chunk_size(wildcards) * per_iteration_s * 1.5 / 60)
+
+
+def cg_model(wildcards):
+    return config["cg_models"][wildcards.model]
+
+
+def cg_runtime_min(wildcards):
+    model = config["cg_models"][wildcards.model]
+    ps = config["cg_production"]["time_ps"]
+    if model["density"] == "npt":
+        ps += config["cg_production"]["npt_ps"]
+    return int(30 + ps / 1000 / 50 * 24 * 60 * 1.5)
+
+
+def figure2_inputs(wildcards):
+    return expand("results/cg/{model}/distributions.csv", model=MODELS)

@@ -1,0 +1,76 @@
+rule ibi_setup:
+    input:
+        cg_npz="results/mapping/cg.npz",
+        reference="results/mapping/reference.csv",
+        dbi_tables="results/bonded/dbi_tables.csv",
+        dbi_params="results/bonded/dbi_params.json",
+        cg_topology="results/molecule/cg_topology.json",
+    output:
+        sentinel="results/ibi/setup.json",
+    log:
+        "results/logs/ibi/setup.log",
+    conda:
+        "../../envs/lammps-votca.yaml"
+    threads: config["threads"]["cg"]
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        workdir="results/ibi/work",
+        ibi=IBI,
+        cutoff_nm=config["cg"]["cutoff_nm"],
+        temperature_K=AA["temperature_K"],
+        seed=config["seed"],
+    script:
+        "../../scripts/ibi_setup.py"
+
+
+rule ibi_chunk:
+    input:
+        previous=ibi_previous,
+    output:
+        sentinel="results/ibi/chunk_{chunk}.json",
+        convergence="results/ibi/chunk_{chunk}.csv",
+    log:
+        "results/logs/ibi/chunk_{chunk}.log",
+    wildcard_constraints:
+        chunk=r"\d{3}",
+    group:
+        "ibi"
+    conda:
+        "../../envs/lammps-votca.yaml"
+    threads: config["threads"]["cg"]
+    resources:
+        mem_mb=4000,
+        runtime=ibi_runtime_min,
+    params:
+        workdir="results/ibi/work",
+        n_iterations=ibi_chunk_size,
+        pressure_bound_bar=IBI["pressure_bound_bar"],
+    script:
+        "../../scripts/ibi_chunk.py"
+
+
+rule ibi_finish:
+    input:
+        last=f"results/ibi/chunk_{N_CHUNKS:03d}.json",
+    output:
+        convergence="results/ibi/convergence.csv",
+        potentials="results/ibi/potentials.csv",
+        png=report(
+            "results/ibi/convergence.png",
+            caption="../report/ibi.rst",
+            category="3. Coarse-grained parameterisation",
+        ),
+    log:
+        "results/logs/ibi/finish.log",
+    conda:
+        "../../envs/lammps-votca.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        workdir="results/ibi/work",
+    script:
+        "../../scripts/ibi_finish.py"
