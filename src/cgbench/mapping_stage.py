@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import distributions as dist
 from .cgtopology import KINDS, exclusion_pairs
+from .errors import CgbenchError
 from .mapping import map_forces, map_positions
 from .pbc import make_whole, wrap_molecules
 from .trajectory import Frames
@@ -139,6 +140,14 @@ def reference_table(x, box, cg, n_molecules, bins):
     jac = {"bond": "bond", "angle": "angle", "proper": "dihedral", "improper": "dihedral"}
     for (kind, name), values in bonded_values(x, box, cg, n_molecules).items():
         nbins, rng, unit = spec[kind]
+        inside = np.count_nonzero((values >= rng[0]) & (values <= rng[1]))
+        if inside == 0:
+            seen = f"values seen: {values.min() / unit:.4g} to {values.max() / unit:.4g}" if values.size else "no values"
+            raise CgbenchError(
+                f"CG {kind} {name} never occurs in the mapped trajectory within its histogram range "
+                f"{rng[0] / unit:g}-{rng[1] / unit:g} ({seen}); check the bead definitions and the "
+                f"cg section's ranges"
+            )
         centres, density = dist.histogram(values, nbins, range=rng, kind=jac[kind])
         rows.append(pd.DataFrame({"kind": kind, "name": name, "x": centres / unit, "y": density * unit}))
     for name, (r, g) in rdfs(x, box, cg, n_molecules, bins["cutoff_nm"], bins["rdf_bin_nm"]).items():

@@ -66,3 +66,18 @@ def test_reference_table_has_every_distribution(tmbt):
     for (kind, name), grp in table[table["kind"] != "rdf"].groupby(["kind", "name"]):
         dx = np.diff(grp["x"]).mean()
         assert abs((grp["y"] * dx).sum() - 1) < 1e-6, (kind, name)
+
+
+def test_bonded_interaction_that_never_occurs_is_named(tmbt):
+    import pytest
+
+    from cgbench.errors import CgbenchError
+
+    n_mol, nf, L = 2, 1, 3.0
+    x = tmbt_system(tmbt, n_mol, nf, L, seed=4)
+    box = np.full((nf, 3), L)
+    cg, _ = map_trajectory(Frames(wrap(x, box), box, np.zeros(nf)), tmbt.topology, tmbt.mapping, n_mol)
+    # bond lengths of about 0.43 nm cannot fall inside a histogram that stops at 0.3 nm
+    bins = dict(BINS, bond_max_nm=0.3)
+    with pytest.raises(CgbenchError, match=r"CG bond (T-A|A-A) never occurs .* range 0-0.3 \(values seen: 0.4"):
+        reference_table(cg.positions, cg.box, tmbt.cg, n_mol, bins)
