@@ -180,7 +180,8 @@ def resample_target(r, g, grid):
         raise CgbenchError("target r must be strictly increasing")
     if np.any(g < 0):
         raise CgbenchError("a target RDF cannot be negative")
-    if r[-1] < grid[-1] - 0.5 * (grid[1] - grid[0]):
+    # half a bin short of the cut-off is fine (bin centres); 1e-9 absorbs rounding of the centres
+    if r[-1] < grid[-1] - 0.5 * (grid[1] - grid[0]) - 1e-9:
         raise CgbenchError(f"the target RDF stops at {r[-1]:.4g} nm, before the cut-off {grid[-1]:.4g} nm")
     return np.interp(grid, r, g, left=0.0, right=g[-1])
 

@@ -183,3 +183,14 @@ def test_pair_potentials_in_gromacs_units(tmp_path, tmbt):
     np.testing.assert_allclose(F[1:-1], 10.0 * (1.3 - r[1:-1]), rtol=1e-6)
     with pytest.raises(CgbenchError, match="not finished"):
         ibi.pair_potentials(d, iteration=7)
+
+
+def test_target_from_bin_centres_reaches_the_cutoff():
+    # bin centres of 130 bins over [0, 1.3] stop half a bin short of the cut-off, up to rounding
+    edges = np.linspace(0.0, 1.3, 131)
+    r = 0.5 * (edges[1:] + edges[:-1])
+    grid = np.linspace(0.0, 1.3, 131)
+    g = ibi.resample_target(r, np.ones_like(r), grid)
+    assert g[-1] == 1.0
+    with pytest.raises(CgbenchError, match="stops at"):
+        ibi.resample_target(r[:-2], np.ones(r.size - 2), grid)
