@@ -118,12 +118,15 @@ class Gromacs:
         """Whether the executable can be found."""
         return shutil.which(self.executable) is not None
 
-    def grompp(self, mdp, gro, top, tpr, cwd, log, allow=()):
+    def grompp(self, mdp, gro, top, tpr, cwd, log, allow=(), index=None):
         """Preprocess to a run input file. Any grompp warning is an error, except warnings whose
         text contains one of the phrases in ``allow`` (each allowance is deliberate and named).
+        ``index`` is an index file (``-n``) for groups the mdp names.
         """
         mdout = Path(tpr).with_suffix(".mdout.mdp")
         args = ["grompp", "-f", mdp, "-c", gro, "-p", top, "-o", tpr, "-po", mdout]
+        if index is not None:
+            args += ["-n", index]
         try:
             return self.run([*args, "-maxwarn", 0], cwd, log)
         except EngineError:

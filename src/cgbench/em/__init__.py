@@ -1,0 +1,21 @@
+"""EM baseline backmapping (the study's "EM" scheme): fragments from AA data, placed on CG beads,
+relaxed by GROMACS steepest descent with the full AA force field.
+
+Modules, in the order the data flows:
+
+- :mod:`~cgbench.em.fragments`: one reference conformation per bead, from AA frames (the library);
+- :mod:`~cgbench.em.align`: batched weighted Kabsch rotations;
+- :mod:`~cgbench.em.assemble`: fragments placed on every bead of every frame, whole molecules in AA
+  topology order, and the re-projection RMSD;
+- :mod:`~cgbench.em.minimise`: one GROMACS steepest-descent run per frame (optional COM restraints);
+- :mod:`~cgbench.em.backmap`: the pipeline on arrays, and its file edge :func:`backmap_files`.
+"""
+
+from .align import kabsch
+from .assemble import place, reprojection_rmsd
+from .backmap import backmap_files, backmap_frames
+from .fragments import FragmentLibrary, build_library
+from .minimise import Minimiser
+
+__all__ = ["kabsch", "place", "reprojection_rmsd", "backmap_files", "backmap_frames", "FragmentLibrary",
+           "build_library", "Minimiser"]

@@ -1,0 +1,206 @@
+"""The EM baseline backmapping, end to end: CG frames -> placed fragments -> minimised AA frames.
+
+:func:`backmap_frames` works on arrays (and one :class:`~cgbench.em.minimise.Minimiser`);
+:func:`backmap_files` is the file edge, with the same inputs and outputs as DBM's backmapping.
+"""
+
+import json
+import logging
+from pathlib import Path
+import time
+
+import numpy as np
+import pandas as pd
+
+from ..cgtopology import CGTopology
+from ..errors import CgbenchError
+from ..mapping import Mapping
+from ..pbc import make_whole
+from ..topology import Topology
+from ..trajectory import Frames, read_frames, write_frames
+from .assemble import place, reprojection_rmsd
+from .fragments import build_library
+from .minimise import Minimiser
+
+log = logging.getLogger("cgbench")
+
+__all__ = ["DEFAULTS", "REQUIRED", "COLUMNS", "resolve_settings", "backmap_frames", "reference_frames",
+           "reference_library", "backmap_files"]
+
+#: Settings and their defaults. Units: emtol kJ/mol/nm, emstep nm, com_restraint_k kJ/mol/nm^2.
+DEFAULTS = {
+    "nsteps": 5000,  # steepest-descent steps at most
+    "emtol": 100.0,  # stop when the largest force is below this
+    "emstep": 0.01,  # initial maximum displacement
+    "com_restraints": False,  # restrain each bead's COM to its CG position (pull code)
+    # about the centre-of-mass part of 1000 kJ/mol/nm^2 per-atom restraints on a 10-11 atom ring
+    "com_restraint_k": 10000.0,
+    "reference_frames": 10,  # AA frames (evenly spread over the reference part of the run) to draw fragments from
+    # the reference part is the run's first fraction: give DBM's train_fraction, so that no fragment
+    # comes from a frame of the in-distribution test set (the last frames)
+    "reference_fraction": 0.8,
+    "max_candidates": 256,  # at most this many (frame, molecule) instances compete per bead
+    "second_shell_weight": 0.1,  # anchor weight of second-shell beads of single-neighbour beads
+    "threads": 1,  # mdrun -nt
+    "executable": "gmx",
+    "forcefield": "oplsaa.ff",  # force-field include directory of the AA runs
+}
+#: Settings without a default: the AA runs' non-bonded settings (``aa`` section of the config).
+REQUIRED = ("cutoff_nm", "fourier_spacing_nm", "ewald_rtol")
+#: Columns of the per-frame table.
+COLUMNS = ("frame", "time_ps", "energy_initial_kJ_mol", "energy_final_kJ_mol", "max_force_kJ_mol_nm",
+           "steps", "converged", "rmsd_nm")
+
+
+def resolve_settings(settings):
+    """``settings`` over :data:`DEFAULTS`; unknown or missing keys are errors naming them."""
+    unknown = sorted(set(settings) - set(DEFAULTS) - set(REQUIRED))
+    if unknown:
+        raise CgbenchError(f"unknown EM backmapping setting(s) {unknown}; allowed: {sorted({*DEFAULTS, *REQUIRED})}")
+    missing = [k for k in REQUIRED if k not in settings]
+    if missing:
+        raise CgbenchError(f"EM backmapping needs the AA runs' {', '.join(missing)}")
+    return {**DEFAULTS, **settings}
+
+
+def backmap_frames(r, box, library, mapping, bonds, bead_bonds, minimiser, restrain=False):
+    """Place fragments on every CG frame and minimise each frame.
+
+    Parameters
+    ----------
+    r : ndarray, shape (n_frames, n_molecules * n_beads, 3)
+        CG bead positions, nm, molecule by molecule, beads in Mapping order.
+    box : ndarray, shape (n_frames, 3)
+        Orthorhombic box edges, nm.
+    library : cgbench.em.fragments.FragmentLibrary
+    mapping : cgbench.mapping.Mapping
+    bonds : ndarray, shape (n_bonds, 2)
+        Atom bonds of one molecule (to make minimised molecules whole).
+    bead_bonds : ndarray, shape (n_bead_bonds, 2)
+    minimiser : callable
+        ``minimiser(x, box, origins)`` -> :class:`~cgbench.em.minimise.EMResult`.
+    restrain : bool
+        Pass the CG beads as restraint origins.
+
+    Returns
+    -------
+    x : ndarray, shape (n_frames, n_molecules * n_atoms, 3)
+        Minimised positions, nm, molecules whole, each at the periodic image nearest its placement.
+    table : pandas.DataFrame
+        :data:`COLUMNS` without ``time_ps``, one row per frame.
+    """
+    r = np.asarray(r, dtype=float)
+    box = np.asarray(box, dtype=float)
+    nf, n_atoms = len(r), mapping.n_atoms
+    out, rows = None, []
+    for f in range(nf):
+        # one frame at a time: placement takes milliseconds, and memory stays one frame's worth
+        placed = place(r[f : f + 1], box[f : f + 1], library, bead_bonds)[0]
+        res = minimiser(placed, box[f], r[f] if restrain else None)
+        x = make_whole(res.positions[None], box[f : f + 1], bonds, n_atoms)[0].reshape(-1, n_atoms, 3)
+        # minimisation may wrap atoms into the box: put each molecule back at its placed image
+        shift = placed.reshape(-1, n_atoms, 3).mean(axis=1) - x.mean(axis=1)
+        x += (box[f] * np.round(shift / box[f]))[:, None]
+        if out is None:
+            out = np.empty((nf, x.shape[0] * n_atoms, 3))
+        out[f] = x.reshape(-1, 3)
+        rows.append({"frame": f, "energy_initial_kJ_mol": res.energy_initial, "energy_final_kJ_mol": res.energy_final,
+                     "max_force_kJ_mol_nm": res.max_force, "steps": res.steps, "converged": res.converged})
+        log.info("frame %d: %.4g -> %.4g kJ/mol in %d steps (Fmax %.3g)", f, res.energy_initial, res.energy_final,
+                 res.steps, res.max_force)
+    table = pd.DataFrame(rows)
+    table["rmsd_nm"] = reprojection_rmsd(out, r, box, mapping.com_weights())
+    return out, table
+
+
+def _n_frames(topology, trajectory):
+    import MDAnalysis as mda
+
+    return len(mda.Universe(str(topology), str(trajectory), to_guess=()).trajectory)
+
+
+def reference_frames(n_frames, n_wanted, fraction):
+    """Indices of ``n_wanted`` frames spread evenly over the first ``fraction`` of ``n_frames`` frames.
+
+    Returns
+    -------
+    slice
+        ``start``, ``stop`` and ``step`` for the trajectory reader.
+    """
+    usable = max(1, int(n_frames * fraction))
+    step = max(1, usable // max(1, int(n_wanted)))
+    return slice(0, min(usable, step * int(n_wanted)), step)
+
+
+def reference_library(aa_tpr, aa_trr, topology, mapping, cg, settings):
+    """Fragment library from frames of an AA run (``reference_frames``, ``reference_fraction``)."""
+    total = _n_frames(aa_tpr, aa_trr)
+    sl = reference_frames(total, settings["reference_frames"], settings["reference_fraction"])
+    ref = read_frames(aa_tpr, aa_trr, start=sl.start, stop=sl.stop, step=sl.step, forces=False)
+    ref_pos, ref_box = ref.positions, ref.box
+    n_mol, rest = divmod(ref_pos.shape[1], topology.n_atoms)
+    if rest:
+        raise CgbenchError(f"{aa_trr}: {ref_pos.shape[1]} atoms are not whole molecules of {topology.n_atoms} atoms")
+    log.info("fragments from %d of the first %d of %d AA frames, %d molecules each", len(ref_pos), sl.stop, total,
+             n_mol)
+    lib = build_library(ref_pos, ref_box, topology.bonds, mapping, cg.indices("bonds"), n_mol,
+                        settings["second_shell_weight"], settings["max_candidates"])
+    lib.source[:, 0] = sl.start + sl.step * lib.source[:, 0]  # frame numbers of the AA trajectory
+    return lib
+
+
+def backmap_files(cg_gro, cg_traj, topology, mapping, cg_topology, itp, aa_tpr, aa_trr, settings, out, workdir,
+                  log_path):
+    """EM backmapping of a CG trajectory, file to file (same inputs and outputs as DBM's).
+
+    Parameters
+    ----------
+    cg_gro, cg_traj : path
+        CG trajectory (``.gro`` topology and ``.xtc``/``.trr``): beads molecule by molecule, in
+        Mapping order.
+    topology, mapping, cg_topology, itp : path
+        The molecule stage's ``topology.npz``, ``mapping.json``, ``cg_topology.json``, ``molecule.itp``.
+    aa_tpr, aa_trr : path
+        The AA reference run (NVT) the fragments come from.
+    settings : dict
+        :data:`REQUIRED` keys plus any of :data:`DEFAULTS`.
+    out : dict
+        ``gro`` (first frame), ``trajectory`` (``.trr`` for full precision, or ``.xtc``), ``csv``
+        (per-frame table, :data:`COLUMNS`); optional ``fragments`` (``.npz`` of the library).
+    workdir : path
+        Scratch directory for GROMACS (not a Snakemake output).
+    log_path : path
+        GROMACS output is appended here.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The per-frame table.
+    """
+    s = resolve_settings(settings)
+    top = Topology.load_npz(topology)
+    mp = Mapping.from_dict(json.loads(Path(mapping).read_text()))
+    cg = CGTopology.from_dict(json.loads(Path(cg_topology).read_text()))
+    library = reference_library(aa_tpr, aa_trr, top, mp, cg, s)
+    if out.get("fragments"):
+        library.save_npz(out["fragments"])
+    frames = read_frames(cg_gro, cg_traj, forces=False)
+    n_mol, rest = divmod(frames.positions.shape[1], mp.n_beads)
+    if rest:
+        raise CgbenchError(f"{cg_traj}: {frames.positions.shape[1]} beads are not whole molecules of {mp.n_beads} beads")
+    log.info("EM backmapping %d frames of %d molecules", frames.n_frames, n_mol)
+    minimiser = Minimiser(itp, top.name, top.atom_names, top.resname, n_mol, s, workdir, log_path,
+                          bead_of_atom=mp.bead_of_atom)
+    t0 = time.perf_counter()
+    x, table = backmap_frames(frames.positions, frames.box, library, mp, top.bonds, cg.indices("bonds"), minimiser,
+                              restrain=s["com_restraints"])
+    wall = time.perf_counter() - t0
+    log.info("EM backmapping took %.1f s (%.2f molecules/s); re-projection RMSD %.4f nm on average", wall,
+             n_mol * frames.n_frames / wall, table["rmsd_nm"].mean())
+    table.insert(1, "time_ps", frames.time)
+    table = table[list(COLUMNS)]
+    n = top.n_atoms
+    write_frames(out["gro"], out["trajectory"], Frames(x, frames.box.copy(), frames.time.copy()),
+                 list(top.atom_names) * n_mol, [top.resname] * (n * n_mol), np.repeat(np.arange(1, n_mol + 1), n))
+    table.to_csv(out["csv"], index=False)
+    return table

@@ -1,0 +1,135 @@
+"""EM backmapping with real GROMACS on a tiny TMBT box: files, atom order, energies, restraints."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cgbench import aa, mdp
+from cgbench.aa_run import run_stage
+from cgbench.aa_stage import pack_system
+from cgbench.cgtopology import CGTopology
+from cgbench.config import validate
+from cgbench.em.backmap import COLUMNS, backmap_files
+from cgbench.em.fragments import FragmentLibrary
+from cgbench.errors import EngineError
+from cgbench.mapping import Mapping, map_positions
+from cgbench.mapping_stage import map_trajectory
+from cgbench.pbc import make_whole, wrap
+from cgbench.topology import Topology
+from cgbench.trajectory import Frames, read_frames, write_frames
+from conftest import ROOT, needs_gmx
+
+pytestmark = [pytest.mark.integration, needs_gmx]
+
+N_MOL = 4
+CUTOFF = 0.6
+SETTINGS = {"cutoff_nm": CUTOFF, "fourier_spacing_nm": 0.12, "ewald_rtol": 1e-5, "threads": 2}
+
+
+@pytest.fixture(scope="module")
+def aa_run(tmp_path_factory, tmbt_files):
+    """A 4-molecule NVT run with full-precision frames every 10 fs (6 frames)."""
+    d = tmp_path_factory.mktemp("em_aa")
+    cfg = validate({"molecule": str(ROOT / "resources/tmbt/molecule.yaml"), "aa": {
+        "n_molecules": N_MOL, "cutoff_nm": CUTOFF, "energy_interval_ps": 0.01,
+        "em": {"nsteps": 300}, "nvt": {"time_ps": 0.05, "output_interval_ps": 0.01}}})["aa"]
+    log = d / "log"
+    pack_system(tmbt_files["gro"], tmbt_files["itp"], tmbt_files["summary"], d / "packed.gro", d / "system.top",
+                d / "molecule.itp", N_MOL, 0.5, CUTOFF, 4, "gmx", log)
+    res = ROOT / "resources" / "mdp"
+    prev = d / "packed.gro"
+    for stage in ("em", "nvt"):
+        (d / f"{stage}.mdp").write_text(mdp.render(res / aa.template(stage), aa.mdp_values(stage, cfg, 1), res / "common.mdp"))
+        outs = {"gro": d / f"{stage}.gro"}
+        if stage == "nvt":
+            outs.update(trr=d / "nvt.trr", tpr=d / "nvt.tpr")
+        run_stage(stage, d / f"{stage}.mdp", prev, d / "system.top", d / f"w_{stage}", outs, log, threads=2)
+        prev = outs["gro"]
+    return d
+
+
+def write_cg(aa_run, tmbt_files, path, frames=slice(None), squeeze=1.0):
+    """Map AA frames to a CG trajectory file as the mapping stage does.
+
+    ``squeeze`` < 1 moves the molecules' centres towards the origin, each molecule rigidly, so
+    that molecules overlap while each keeps its own bead geometry.
+    """
+    top = Topology.load_npz(tmbt_files["topology"])
+    mp = Mapping.from_dict(json.loads(tmbt_files["mapping"].read_text()))
+    cg, _ = map_trajectory(read_frames(aa_run / "nvt.tpr", aa_run / "nvt.trr"), top, mp, N_MOL)
+    box = cg.box[frames]
+    bead_bonds = CGTopology.from_dict(json.loads(tmbt_files["cg_topology"].read_text())).indices("bonds")
+    r = make_whole(cg.positions[frames], box, bead_bonds, mp.n_beads).reshape(len(box), N_MOL, mp.n_beads, 3)
+    centre = r.mean(axis=2, keepdims=True)
+    r = wrap((r + (squeeze - 1.0) * centre).reshape(len(box), -1, 3), box)
+    cg = Frames(r, box, cg.time[frames])
+    n = mp.n_beads * N_MOL
+    write_frames(path.with_suffix(".gro"), path.with_suffix(".trr"), cg, mp.bead_names * N_MOL, [top.resname] * n,
+                 np.repeat(np.arange(1, N_MOL + 1), mp.n_beads))
+    return cg
+
+
+def run(aa_run, tmbt_files, cg_path, out_dir, **settings):
+    out = {"gro": out_dir / "bm.gro", "trajectory": out_dir / "bm.trr", "csv": out_dir / "bm.csv",
+           "fragments": out_dir / "fragments.npz"}
+    table = backmap_files(cg_path.with_suffix(".gro"), cg_path.with_suffix(".trr"), tmbt_files["topology"],
+                          tmbt_files["mapping"], tmbt_files["cg_topology"], tmbt_files["itp"], aa_run / "nvt.tpr",
+                          aa_run / "nvt.trr", {**SETTINGS, **settings}, out, out_dir / "work", out_dir / "em.log")
+    return table, out
+
+
+def test_backmapped_trajectory_is_minimised_and_in_topology_order(aa_run, tmbt_files, tmp_path):
+    import MDAnalysis as mda
+
+    cg = write_cg(aa_run, tmbt_files, tmp_path / "cg", frames=slice(1, None, 2))
+    table, out = run(aa_run, tmbt_files, tmp_path / "cg", tmp_path)
+    top = Topology.load_npz(tmbt_files["topology"])
+    u = mda.Universe(str(out["gro"]), str(out["trajectory"]))
+    assert u.atoms.n_atoms == N_MOL * top.n_atoms and len(u.trajectory) == 3
+    assert list(u.atoms.names) == list(top.atom_names) * N_MOL
+    np.testing.assert_array_equal(u.atoms.resids, np.repeat(np.arange(1, N_MOL + 1), top.n_atoms))
+    x = np.stack([ts.positions.copy() / 10.0 for ts in u.trajectory])  # Angstrom -> nm
+    np.testing.assert_allclose([ts.time for ts in u.trajectory], cg.time, atol=1e-4)
+    # molecules come out whole, with sane bond lengths (C-H 0.109 nm ... inter-ring 0.148 nm)
+    xm = x.reshape(3, N_MOL, top.n_atoms, 3)
+    bond = np.linalg.norm(xm[:, :, top.bonds[:, 0]] - xm[:, :, top.bonds[:, 1]], axis=-1)
+    assert 0.09 < bond.min() and bond.max() < 0.17
+    # the table: one row per frame, energies lower after minimisation, re-projection RMSD reported
+    csv = pd.read_csv(out["csv"])
+    assert tuple(csv.columns) == COLUMNS and len(csv) == 3
+    assert np.all(csv["energy_final_kJ_mol"] < csv["energy_initial_kJ_mol"])
+    assert np.all(csv["steps"] > 0) and csv["converged"].all()
+    assert np.all(csv["max_force_kJ_mol_nm"] < SETTINGS.get("emtol", 100.0))
+    assert np.all((csv["rmsd_nm"] > 0) & (csv["rmsd_nm"] < 0.05))
+    # and the RMSD in the table is that of the written (single-precision .trr) structures
+    mp = Mapping.from_dict(json.loads(tmbt_files["mapping"].read_text()))
+    d = map_positions(x, mp.com_weights()) - cg.positions
+    d -= cg.box[:, None] * np.round(d / cg.box[:, None])
+    np.testing.assert_allclose(np.sqrt((d**2).sum(-1).mean(-1)), csv["rmsd_nm"], atol=1e-5)
+    # fragments come from the reference part of the AA run only (the first 80 % of its 6 frames)
+    assert FragmentLibrary.load_npz(out["fragments"]).source[:, 0].max() <= 3
+
+
+def test_com_restraints_keep_beads_near_the_cg_input(aa_run, tmbt_files, tmp_path):
+    # overlapping molecules: minimisation pushes them apart, moving their beads, unless restrained
+    write_cg(aa_run, tmbt_files, tmp_path / "cg", frames=slice(5, 6), squeeze=0.8)
+    (tmp_path / "free").mkdir()
+    (tmp_path / "held").mkdir()
+    free, _ = run(aa_run, tmbt_files, tmp_path / "cg", tmp_path / "free")
+    held, _ = run(aa_run, tmbt_files, tmp_path / "cg", tmp_path / "held", com_restraints=True, com_restraint_k=1e6)
+    assert free["rmsd_nm"][0] > 0.02
+    assert held["rmsd_nm"][0] < 0.2 * free["rmsd_nm"][0]
+    assert held["energy_final_kJ_mol"][0] < held["energy_initial_kJ_mol"][0]
+    assert "pull-coord28-origin" in (tmp_path / "held" / "work" / "frame.mdp").read_text()
+
+
+def test_step_limit_and_engine_errors_are_reported(aa_run, tmbt_files, tmp_path):
+    write_cg(aa_run, tmbt_files, tmp_path / "cg", frames=slice(0, 1))
+    table, _ = run(aa_run, tmbt_files, tmp_path / "cg", tmp_path, nsteps=3, emtol=1.0)
+    assert not table["converged"][0] and table["steps"][0] <= 4
+    with pytest.raises(EngineError) as err:
+        run(aa_run, tmbt_files, tmp_path / "cg", tmp_path, forcefield="no_such.ff")
+    msg = str(err.value)
+    assert "gmx grompp" in msg and f"working directory: {tmp_path / 'work'}" in msg and "no_such.ff" in msg
