@@ -17,6 +17,8 @@ include: "workflow/rules/mapping.smk"
 include: "workflow/rules/bonded.smk"
 include: "workflow/rules/ibi.smk"
 include: "workflow/rules/cg.smk"
+include: "workflow/rules/backmap.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:

@@ -36,7 +36,8 @@ def test_dry_run_plans_the_whole_dag(workdir, config):
     assert res.returncode == 0, res.stderr + res.stdout
     out = res.stdout
     for rule in ("molecule", "aa_system", "aa_equilibrate", "aa_nvt", "aa_thermo", "map_aa", "dbi", "ibi_setup",
-                 "ibi_chunk", "ibi_finish", "rescale_bonded", "cg_production", "figure2", "all"):
+                 "ibi_chunk", "ibi_finish", "rescale_bonded", "cg_production", "figure2", "testset", "backmap_em",
+                 "evaluate_aa", "evaluate_set", "cg_model_forces", "summarise", "all"):
         assert f"rule {rule}:" in out or f"\n{rule} " in out, rule
     assert "This was a dry-run" in out
 
@@ -109,6 +110,18 @@ def test_run_on_test_config(workdir):
     # model C has no dihedral potentials, model A holds its bonds: the bond distributions show it
     d = dist.set_index(["model", "kind", "name"])["js"]
     assert d["A", "bond", "T-A"] > d["B", "bond", "T-A"]
+    # backmapping and evaluation: every test set backmapped, Tables 1 and 2, ranking, chi^2
+    t1 = pd.read_csv(r / "evaluate" / "table1_rmsd.csv", index_col=0)
+    assert list(t1.index) == ["indist", "A", "B", "C"] and (t1["em"] > 0).all()
+    t2 = pd.read_csv(r / "evaluate" / "table2_js.csv")
+    assert (t2["lo"] <= t2["js"]).all() and (t2["js"] <= t2["hi"]).all() and (t2["js"] <= np.log(2)).all()
+    ranking = pd.read_csv(r / "evaluate" / "ranking.csv")
+    assert sorted(ranking["rank"]) == [1, 2, 3]
+    chi = pd.read_csv(r / "evaluate" / "chi2.csv").set_index("model")
+    assert (chi["chi2_BM em"] >= chi["chi2"]).all()
+    u = mda.Universe(str(r / "backmap" / "em" / "A.gro"), str(r / "backmap" / "em" / "A.trr"))
+    assert len(u.atoms) == 16 * 69 and len(u.trajectory) == 2
+    assert "<h3>Table 2" in (r / "evaluate" / "summary.html").read_text()
     # logs of every job land under results/logs
     logs = {p.name for p in (r / "logs" / "aa").iterdir()}
     assert {"system.log", "em.log", "nvt.log", "thermo.log"} <= logs

@@ -71,6 +71,7 @@ def final_outputs():
         "results/ibi/convergence.png",
         "results/cg/figure2.png",
         "results/cg/distances.csv",
+        "results/evaluate/summary.html",
     ]
 
 
@@ -112,3 +113,39 @@ def cg_runtime_min(wildcards):
 
 def figure2_inputs(wildcards):
     return expand("results/cg/{model}/distributions.csv", model=MODELS)
+
+
+TESTSETS = ["indist"] + MODELS
+METHODS = config["evaluate"]["methods"]
+
+
+def testset_source(wildcards):
+    """The CG trajectory a test set draws its frames from."""
+    if wildcards.testset == "indist":
+        return {"gro": "results/mapping/cg.gro", "traj": "results/mapping/cg.trr"}
+    return {
+        "gro": f"results/cg/{wildcards.testset}/traj.gro",
+        "traj": f"results/cg/{wildcards.testset}/traj.xtc",
+    }
+
+
+def em_settings(wildcards):
+    return {
+        **config["em"],
+        "cutoff_nm": AA["cutoff_nm"],
+        "fourier_spacing_nm": AA["fourier_spacing_nm"],
+        "ewald_rtol": AA["ewald_rtol"],
+        "reference_fraction": config["testsets"]["train_fraction"],
+        "threads": config["threads"]["md"],
+        "executable": config["gromacs"]["executable"],
+    }
+
+
+def evaluation_sets(wildcards):
+    return {
+        f"{m}/{s}": f"results/evaluate/{m}/{s}.npz" for m in METHODS for s in TESTSETS
+    }
+
+
+def cgforce_files(wildcards):
+    return {m: f"results/evaluate/cgforces/{m}.npz" for m in MODELS}

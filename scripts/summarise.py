@@ -1,0 +1,10 @@
+"""Tables 1 and 2, the ranking, chi^2, Figures 3 and 5, and the report's summary."""
+
+from cgbench.evaluate_stage import summarise
+from cgbench.logs import to_log
+
+with to_log(snakemake.log[0]):
+    sets = {(m, s): snakemake.input[f"{m}/{s}"] for m, s in snakemake.params.sets}
+    cgforces = {m: snakemake.input[m] for m in snakemake.params.models}
+    summarise(snakemake.input.aa, sets, cgforces, snakemake.input.mapped, snakemake.params.settings,
+              dict(snakemake.output), seed=snakemake.params.seed)
