@@ -20,12 +20,26 @@ from .trajectory import Frames, write_frames
 log = logging.getLogger("cgbench")
 
 PAIR_TABLE = "pairs.table"
-#: Width of the bond-length distribution of "constrained" bonds (stiff bonds in an inner r-RESPA
-#: loop; LAMMPS' SHAKE cannot hold a bead that belongs to two bonded clusters, as TMBT's inner
-#: phenyls do).
-CONSTRAINT_SIGMA_NM = 0.001
 #: Inner r-RESPA steps per outer step for models with constrained bonds.
 RESPA_INNER = 10
+#: Period of a "constrained" bond's vibration in outer time steps. LAMMPS' SHAKE cannot hold a bead
+#: that belongs to two bonded clusters, as TMBT's inner phenyls do, so constrained bonds are stiff
+#: bonds integrated in an inner r-RESPA loop. Multiple time stepping resonates when the outer step
+#: reaches half a fast period (at 1 fs inner and 10 fs outer steps, a 0.001 nm-wide bond has a
+#: ~20 fs period and its energy ran at 10x equipartition); six outer steps per period stay clear.
+CONSTRAINT_PERIOD_STEPS = 6.0
+
+
+def constraint_sigma_nm(timestep_ps, temperature_K, reduced_mass_amu):
+    """Width of a stiff bond whose period is :data:`CONSTRAINT_PERIOD_STEPS` outer steps.
+
+    .. math:: \sigma = \sqrt{k_BT/k},\quad T_\mathrm{vib} = 2\pi\sqrt{\mu/k}
+              \;\Rightarrow\; \sigma = \frac{T_\mathrm{vib}}{2\pi}\sqrt{k_BT/\mu}
+    """
+    from .units import kT
+
+    period = CONSTRAINT_PERIOD_STEPS * timestep_ps
+    return period / (2 * np.pi) * np.sqrt(kT(temperature_K) / reduced_mass_amu)
 
 
 def load_cg(cg_topology):
@@ -151,15 +165,23 @@ def read_potentials(path):
     return {k: (g["r"].to_numpy(), g["U"].to_numpy(), g["F"].to_numpy()) for k, g in df.groupby("pair", sort=False)}
 
 
-def constrained_bonds(terms, params, temperature_K):
-    """Replace bond tables by stiff harmonic ones at the mean bond lengths (model A's constraints)."""
+def constrained_bonds(terms, params, top, timestep_ps, temperature_K):
+    """Replace bond tables by stiff harmonic ones at the mean bond lengths (model A's constraints).
+
+    Each bond type's width follows from :func:`constraint_sigma_nm` with the smallest reduced mass
+    of its bead pairs (the fastest vibration).
+    """
     from .units import kT
 
-    k = kT(temperature_K) / CONSTRAINT_SIGMA_NM**2
+    m = np.asarray(top.bead_masses)
     bonds = {}
     for name, table in terms.bonds.items():
+        idx = top.indices("bonds", name)
+        mu = float(np.min(m[idx[:, 0]] * m[idx[:, 1]] / (m[idx[:, 0]] + m[idx[:, 1]])))
+        sigma = constraint_sigma_nm(timestep_ps, temperature_K, mu)
+        k = kT(temperature_K) / sigma**2
         r0 = params["bonds"][name]["mean_nm"]
-        r = np.linspace(r0 - 0.05, r0 + 0.05, 2001)
+        r = np.linspace(r0 - 10 * sigma, r0 + 10 * sigma, 2001)
         bonds[name] = lammps_run.Table(r, 0.5 * k * (r - r0) ** 2, -k * (r - r0))
     terms.bonds = bonds
     terms.constrain_bonds = False
@@ -256,7 +278,7 @@ def produce(model_name, model, cg_npz, potentials, dbi_tables, dbi_params, scale
     terms = dbi_terms(dbi_tables, dbi_params, model, read_scales(scales))
     respa = 1
     if model["bonds"] == "constrained":
-        terms = constrained_bonds(terms, params, temperature_K)
+        terms = constrained_bonds(terms, params, top, model["timestep_fs"] / 1000.0, temperature_K)
         respa = RESPA_INNER
     dt_fs = model["timestep_fs"]
     md = md_settings(cfg_prod["time_ps"], dt_fs, cfg_prod["output_interval_ps"], temperature_K, cfg_ibi["tau_t_ps"],

@@ -76,7 +76,9 @@ def figure2(reference, models, path, panels=FIGURE2_PANELS):
             if not t.empty:
                 ax.plot(t["x"], t["y"], lw=1.2, label=f"model {model}")
         sampled = ref[ref["y"] > 1e-3 * ref["y"].max()]
-        if kind != "rdf" and not sampled.empty:
+        if kind == "proper":
+            ax.set_xlim(-180, 180)
+        elif kind != "rdf" and not sampled.empty:
             span = sampled["x"].max() - sampled["x"].min()
             ax.set_xlim(sampled["x"].min() - 0.3 * span, sampled["x"].max() + 0.3 * span)
         unit = "r (nm)" if kind in ("bond", "rdf") else "angle (deg)"
