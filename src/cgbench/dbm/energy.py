@@ -108,23 +108,23 @@ class ForceField(torch.nn.Module):
         super().__init__()
         self.cutoff, self.r_min, self.coulomb = float(cutoff), float(r_min), bool(coulomb)
         self.fudge_lj, self.fudge_qq = float(spec.fudge_lj), float(spec.fudge_qq)
-        f64 = lambda a: torch.as_tensor(np.asarray(a, dtype=float), dtype=torch.float32)
+        f32 = lambda a: torch.as_tensor(np.asarray(a, dtype=float), dtype=torch.float32)
         i64 = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.long)
         self.register_buffer("bonds", i64(spec.bonds))
-        self.register_buffer("b0", f64(spec.bond_params[:, 0]))
-        self.register_buffer("kb", f64(spec.bond_params[:, 1]))
+        self.register_buffer("b0", f32(spec.bond_params[:, 0]))
+        self.register_buffer("kb", f32(spec.bond_params[:, 1]))
         self.register_buffer("angles", i64(spec.angles))
-        self.register_buffer("theta0", f64(np.deg2rad(spec.angle_params[:, 0])))
-        self.register_buffer("ktheta", f64(spec.angle_params[:, 1]))
+        self.register_buffer("theta0", f32(np.deg2rad(spec.angle_params[:, 0])))
+        self.register_buffer("ktheta", f32(spec.angle_params[:, 1]))
         self.register_buffer("propers", i64(spec.propers))
-        self.register_buffer("rb", f64(spec.proper_params))
+        self.register_buffer("rb", f32(spec.proper_params))
         self.register_buffer("impropers", i64(spec.impropers))
-        self.register_buffer("phi_s", f64(np.deg2rad(spec.improper_params[:, 0])))
-        self.register_buffer("kimp", f64(spec.improper_params[:, 1]))
-        self.register_buffer("mult", f64(spec.improper_params[:, 2]))
-        self.register_buffer("sigma", f64(spec.sigma))
-        self.register_buffer("epsilon", f64(spec.epsilon))
-        self.register_buffer("charge", f64(spec.charges))
+        self.register_buffer("phi_s", f32(np.deg2rad(spec.improper_params[:, 0])))
+        self.register_buffer("kimp", f32(spec.improper_params[:, 1]))
+        self.register_buffer("mult", f32(spec.improper_params[:, 2]))
+        self.register_buffer("sigma", f32(spec.sigma))
+        self.register_buffer("epsilon", f32(spec.epsilon))
+        self.register_buffer("charge", f32(spec.charges))
         dist = spec.graph_distance()
         n = spec.n_atoms
         # nrexcl = 3: pairs up to three bonds apart (and i == j) have no short-range term; the
@@ -243,9 +243,9 @@ class ForceField(torch.nn.Module):
         """Energy of the terms that involve the central bead's atoms, per environment.
 
         Bonded terms with any atom in the central bead, and pair terms between the central bead's
-        atoms and every environment atom (pairs inside the bead counted once). Terms whose atoms
-        are not all in the environment are left out (the environment holds every bead that shares
-        a bonded term with the central bead, so this only drops nothing for a sound topology).
+        atoms and every environment atom (pairs inside the bead counted once). A bonded term with
+        an atom outside the environment would be left out; it cannot happen, because environments
+        always hold every bead that shares a bonded term with the central bead.
 
         Parameters
         ----------

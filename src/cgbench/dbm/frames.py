@@ -211,18 +211,21 @@ class EnvironmentBuilder:
     def count(self, R, box, chunk=256):
         """Largest number of beads in any bead's environment, for choosing ``max_beads``.
 
-        ``R`` (F, Nb, 3) nm, ``box`` (F, 3) nm. Chunks of central beads bound the memory.
+        ``R`` (F, Nb, 3) nm, ``box`` (F, 3) nm. One frame and ``chunk`` central beads at a time,
+        so memory stays at ``chunk * Nb`` distances whatever the system size.
         """
         nb = self.spec.n_beads
         t = self._tables(R.device)
+        n = R.shape[1]
+        idx = torch.arange(n, device=R.device)
+        mol = idx // nb
         best = 0
-        f, n, _ = R.shape
-        mol = torch.arange(n, device=R.device) // nb
-        for c0 in range(0, n, chunk):
-            c = torch.arange(c0, min(n, c0 + chunk), device=R.device)
-            d = minimum_image(R[:, None, :, :] - R[:, c, None, :], box[:, None, None, :]).norm(dim=-1)
-            part = (mol[None, :] == mol[c, None]) & t["partners"][c % nb][:, torch.arange(n, device=R.device) % nb]
-            best = max(best, int(((d < self.cutoff) | part[None]).sum(-1).max()))
+        for f in range(R.shape[0]):
+            for c0 in range(0, n, chunk):
+                c = idx[c0:c0 + chunk]
+                d = minimum_image(R[f, None, :, :] - R[f, c, None, :], box[f]).norm(dim=-1)
+                part = (mol[None, :] == mol[c, None]) & t["partners"][c % nb][:, idx % nb]
+                best = max(best, int(((d < self.cutoff) | part).sum(-1).max()))
         return best
 
     def __call__(self, R, X, box, frame, centre, angle=None):

@@ -11,6 +11,7 @@ Optimisation is manual: every batch updates the critic, every ``n_critic``-th ba
 the generator. Both ``optimizer.step()`` calls advance ``global_step``, so budget training in epochs.
 """
 
+import contextlib
 import math
 import time
 
@@ -20,9 +21,14 @@ import torch
 from . import features, voxels
 from .energy import ForceField
 from .features import FeatureSpec
-from .frames import Environment
 from .molecule import MoleculeSpec
 from .networks import Critic, Generator
+
+
+def ramp(progress, final):
+    """Half a cosine from 0 (``progress`` <= 0) to ``final`` (``progress`` >= 1): smooth at both ends."""
+    p = min(1.0, max(0.0, float(progress)))
+    return final * 0.5 * (1.0 - math.cos(math.pi * p))
 
 
 class DBM(L.LightningModule):
@@ -93,10 +99,23 @@ class DBM(L.LightningModule):
         if self.profile and self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
+    @contextlib.contextmanager
+    def _featurising(self):
+        """Adds the block's wall time to ``timing["featurise_s"]`` when profiling."""
+        if not self.profile:
+            yield
+            return
+        self._sync()
+        t0 = time.perf_counter()
+        yield
+        self._sync()
+        self.timing["featurise_s"] += time.perf_counter() - t0
+
     def bead_grid(self, env):
         """Bead channels, (B, T + 1, G, G, G); the same for every atom of a bead."""
-        w = features.bead_weights(env.bead_type, env.bead_same, env.bead_mask, self.feat.n_bead_types)
-        return voxels.voxelise(env.bead_pos, w, self.grid_1d, self.hparams.sigma_nm)
+        with self._featurising():
+            w = features.bead_weights(env.bead_type, env.bead_same, env.bead_mask, self.feat.n_bead_types)
+            return voxels.voxelise(env.bead_pos, w, self.grid_1d, self.hparams.sigma_nm)
 
     def condition(self, env, atom_pos, step, bead_grid):
         """Condition for placing atom ``step`` of each central bead.
@@ -113,19 +132,13 @@ class DBM(L.LightningModule):
         -------
         Tensor, shape (B, C, G, G, G)
         """
-        if self.profile:
-            self._sync()
-            t0 = time.perf_counter()
-        K = self.spec.max_atoms
-        present = env.atom_mask.clone()
-        present[:, step:K] = False
-        target = self.bead_atoms[env.centre_local, step].clamp_min(0)
-        w = features.atom_weights(self.relation, self.inter, target, env.atom_local, env.atom_same, present)
-        out = torch.cat([voxels.voxelise(atom_pos, w, self.grid_1d, self.hparams.sigma_nm), bead_grid], 1)
-        if self.profile:
-            self._sync()
-            self.timing["featurise_s"] += time.perf_counter() - t0
-        return out
+        with self._featurising():
+            K = self.spec.max_atoms
+            present = env.atom_mask.clone()
+            present[:, step:K] = False
+            target = self.bead_atoms[env.centre_local, step].clamp_min(0)
+            w = features.atom_weights(self.relation, self.inter, target, env.atom_local, env.atom_same, present)
+            return torch.cat([voxels.voxelise(atom_pos, w, self.grid_1d, self.hparams.sigma_nm), bead_grid], 1)
 
     def labels(self, env):
         """(B, K) atom-type label of each atom of the central beads (0 on padding)."""
@@ -137,7 +150,7 @@ class DBM(L.LightningModule):
         return voxels.blobs(x, self.grid_1d, self.hparams.sigma_nm).reshape(-1, g, g, g)
 
     # ---- generation ---------------------------------------------------------------------------
-    def forward(self, env, z):
+    def forward(self, env, z, keep_conditions=True):
         """Generate the central beads' atoms one after the other.
 
         Parameters
@@ -145,11 +158,14 @@ class DBM(L.LightningModule):
         env : Environment
         z : Tensor, shape (B, K, z_dim)
             Noise, one vector per atom.
+        keep_conditions : bool
+            Return the conditions (the critic needs them; inference does not, and they are the
+            largest tensors of a step).
 
         Returns
         -------
         positions : Tensor, shape (B, K, 3), nm, local frame (padding rows are meaningless)
-        conditions : list of K Tensors, shape (B, C, G, G, G)
+        conditions : list of K Tensors, shape (B, C, G, G, G), or an empty list
         """
         K = self.spec.max_atoms
         bead_grid = self.bead_grid(env)
@@ -159,7 +175,8 @@ class DBM(L.LightningModule):
         for s in range(K):
             cur = torch.cat([*placed, env.atom_pos[:, len(placed):K], rest], 1) if placed else env.atom_pos
             cond = self.condition(env, cur, s, bead_grid)
-            conds.append(cond)
+            if keep_conditions:
+                conds.append(cond)
             density = self.generator(z[:, s], labels[:, s], cond)
             placed.append(voxels.soft_argmax(density, self.grid_1d)[:, None])
         return torch.cat(placed, 1), conds
@@ -184,7 +201,8 @@ class DBM(L.LightningModule):
     def _critic_inputs(self, env, pos, conds):
         K = self.spec.max_atoms
         valid = env.atom_mask[:, :K]
-        dens = torch.stack([self.blob(pos[:, s]) for s in range(K)], 1)  # (B, K, G, G, G)
+        with self._featurising():
+            dens = torch.stack([self.blob(pos[:, s]) for s in range(K)], 1)  # (B, K, G, G, G)
         cond = torch.stack(conds, 1)  # (B, K, C, G, G, G)
         return dens[valid], cond[valid], self.labels(env)[valid]
 
@@ -200,13 +218,14 @@ class DBM(L.LightningModule):
         return ((norm - 1.0) ** 2).mean()
 
     def lambda_pot_now(self, batch_idx=0):
-        """Prior weight: half a cosine from 0 to ``lambda_pot`` over ``pot_ramp_fraction`` of the epochs."""
-        hp = self.hparams
-        if self.trainer is None or not self.trainer.max_epochs or self.trainer.max_epochs < 0:
+        """Prior weight now: :func:`ramp` over ``pot_ramp_fraction`` of the trainer's epochs."""
+        hp, trainer = self.hparams, self._trainer
+        if trainer is None or not trainer.max_epochs or trainer.max_epochs < 0:
             return hp.lambda_pot
-        n = max(1, int(self.trainer.num_training_batches)) if math.isfinite(self.trainer.num_training_batches) else 1
-        progress = (self.current_epoch + batch_idx / n) / max(1e-9, hp.pot_ramp_fraction * self.trainer.max_epochs)
-        return hp.lambda_pot * 0.5 * (1.0 - math.cos(math.pi * min(1.0, progress)))
+        n = trainer.num_training_batches
+        n = max(1, int(n)) if math.isfinite(n) else 1
+        epochs = (self.current_epoch + batch_idx / n) / max(1e-9, hp.pot_ramp_fraction * trainer.max_epochs)
+        return ramp(epochs, hp.lambda_pot)
 
     def com_offset(self, env, bead_pos):
         """(B, 3) centre of mass of the generated bead relative to the CG bead (local origin), nm."""

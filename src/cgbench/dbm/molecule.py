@@ -48,6 +48,7 @@ class MoleculeSpec:
     bead_reference: np.ndarray  #: (n_beads,) local-frame reference neighbour, -1 for none
     bead_atoms: np.ndarray  #: (n_beads, max_atoms) build order, -1 padded
     template: np.ndarray = None  #: (n_atoms, 3) nm, a whole reference conformation (start of inference)
+    resname: str = "MOL"
 
     @property
     def n_atoms(self):
@@ -158,4 +159,5 @@ def molecule_spec(topology, mapping, cg, template=None):
         bead_reference=order.reference,
         bead_atoms=order.bead_atoms,
         template=None if template is None else np.asarray(template, dtype=float),
+        resname=str(topology.resname),
     )

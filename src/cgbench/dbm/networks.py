@@ -41,8 +41,8 @@ class Generator(nn.Module):
         f, half = n_filters, grid // 2
         self.z_dim, self.n_labels, self.half = z_dim, n_labels, half
         self.enc = nn.Sequential(_block(n_channels, f), _block(f, f))
-        self.down = nn.Sequential(nn.Conv3d(f, 2 * f, 3, stride=2, padding=1), nn.GroupNorm(8 if f % 4 == 0 else 1, 2 * f),
-                                  nn.LeakyReLU(0.2))
+        self.down = nn.Sequential(nn.Conv3d(f, 2 * f, 3, stride=2, padding=1),
+                                  nn.GroupNorm(8 if f % 4 == 0 else 1, 2 * f), nn.LeakyReLU(0.2))
         self.embed = nn.Sequential(nn.Linear(z_dim + n_labels, 2 * f * half**3), nn.LeakyReLU(0.2))
         self.mid = nn.Sequential(_block(4 * f, 2 * f), _block(2 * f, 2 * f))
         self.up = nn.Sequential(nn.ConvTranspose3d(2 * f, f, 2, stride=2), nn.GroupNorm(8 if f % 8 == 0 else 1, f),

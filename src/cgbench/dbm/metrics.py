@@ -1,0 +1,111 @@
+"""Quality of backmapped frames against reference AA frames (the issue's closing-note numbers).
+
+All functions take whole-molecule positions (F, n_molecules * n_atoms, 3) in nm and boxes (F, 3)
+in nm, and compare distributions on fixed bins so that numbers are comparable between runs.
+"""
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .. import distributions as dist
+from .backmap import reprojection_rmsd
+
+#: Fixed histogram ranges and bin counts: bonds in nm, angles in radians.
+BOND_BINS = (0.05, 0.25, 200)
+ANGLE_BINS = (0.0, np.pi, 180)
+
+
+def _type_names(spec, idx):
+    names = np.asarray(spec.atom_type_names)[spec.atom_type]
+    out = []
+    for row in idx:
+        t = [names[a] for a in row]
+        out.append("-".join(min(t, t[::-1])))
+    return np.asarray(out)
+
+
+def _global(idx, n_mol, n_atoms):
+    return (idx[None, :, :] + (np.arange(n_mol) * n_atoms)[:, None, None]).reshape(-1, idx.shape[1])
+
+
+def bonded_js(x_ref, box_ref, x, box, spec):
+    """Jensen-Shannon divergence (nats) of bond-length and angle distributions, per type.
+
+    Types are force-field atom-type sequences (e.g. ``opls_145-opls_146``); histograms use
+    :data:`BOND_BINS` and :data:`ANGLE_BINS`.
+
+    Returns
+    -------
+    dict of str -> float
+        ``bond <type>`` and ``angle <type>`` keys, plus ``bond mean`` and ``angle mean``.
+    """
+    out = {}
+    for kind, idx, fn, (lo, hi, n) in (("bond", spec.bonds, dist.bond_lengths, BOND_BINS),
+                                       ("angle", spec.angles, dist.angles, ANGLE_BINS)):
+        types = _type_names(spec, idx)
+        vals = []
+        for t in sorted(set(types)):
+            sel = idx[types == t]
+            a = fn(x_ref, box_ref, _global(sel, x_ref.shape[1] // spec.n_atoms, spec.n_atoms))
+            b = fn(x, box, _global(sel, x.shape[1] // spec.n_atoms, spec.n_atoms))
+            ha, _ = np.histogram(a, bins=n, range=(lo, hi))
+            hb, _ = np.histogram(b, bins=n, range=(lo, hi))
+            out[f"{kind} {t}"] = dist.js_divergence(ha, hb) if hb.sum() and ha.sum() else float("nan")
+            vals.append(out[f"{kind} {t}"])
+        out[f"{kind} mean"] = float(np.nanmean(vals))
+    return out
+
+
+def intermolecular_rdf(x, box, spec, element=6, r_max=1.0, bins=100):
+    """RDF between atoms of one element in different molecules, (r nm, g)."""
+    n_mol = x.shape[1] // spec.n_atoms
+    sel = np.flatnonzero(np.tile(spec.elements == element, n_mol))
+    per = np.flatnonzero(spec.elements == element)
+    i, j = np.triu_indices(len(per), 1)
+    excl = (per[i][None, :] + (np.arange(n_mol) * spec.n_atoms)[:, None], per[j][None, :]
+            + (np.arange(n_mol) * spec.n_atoms)[:, None])
+    excl = np.stack([excl[0].ravel(), excl[1].ravel()], 1)
+    return dist.rdf(x, box, sel, sel, exclusions=excl, r_max=min(r_max, 0.5 * float(np.min(box))), bins=bins)
+
+
+def rdf_difference(x_ref, box_ref, x, box, spec, element=6, r_max=1.0, bins=100):
+    """Mean absolute difference of the intermolecular RDFs of one element over [0, r_max]."""
+    r, g_ref = intermolecular_rdf(x_ref, box_ref, spec, element, r_max, bins)
+    _, g = intermolecular_rdf(x, box, spec, element, r_max, bins)
+    return float(np.mean(np.abs(g - g_ref))), r, g_ref, g
+
+
+def close_contacts(x, box, spec, r=0.1):
+    """Intermolecular atom pairs closer than ``r`` nm.
+
+    Returns
+    -------
+    dict
+        ``pairs_per_atom``: such pairs per atom; ``atom_fraction``: fraction of atoms in at least one.
+    """
+    n_pairs, n_atoms_hit, n_atoms = 0, 0, 0
+    mol = np.arange(x.shape[1]) // spec.n_atoms
+    for f in range(x.shape[0]):
+        L = np.asarray(box[f], float)
+        p = np.mod(np.asarray(x[f], float), L)
+        p[p >= L] = 0.0
+        pairs = cKDTree(p, boxsize=L).query_pairs(r, output_type="ndarray")
+        pairs = pairs[mol[pairs[:, 0]] != mol[pairs[:, 1]]]
+        n_pairs += len(pairs)
+        n_atoms_hit += len(np.unique(pairs))
+        n_atoms += x.shape[1]
+    return {"pairs_per_atom": n_pairs / n_atoms, "atom_fraction": n_atoms_hit / n_atoms}
+
+
+def evaluate(x_ref, box_ref, x, box, r_cg, spec):
+    """All closing-note numbers: bonded JS, C-C intermolecular RDF difference, re-projection RMSD
+    against the CG input ``r_cg`` (F, n_mol * n_beads, 3), and close contacts of ref and backmap."""
+    js = bonded_js(x_ref, box_ref, x, box, spec)
+    diff, *_ = rdf_difference(x_ref, box_ref, x, box, spec)
+    return {
+        "js_bond_mean_nats": js["bond mean"], "js_angle_mean_nats": js["angle mean"], "js": js,
+        "rdf_cc_intermolecular_mean_abs_diff": diff,
+        "reprojection_rmsd_nm": reprojection_rmsd(x, r_cg, box, spec),
+        "close_contacts": close_contacts(x, box, spec),
+        "close_contacts_reference": close_contacts(x_ref, box_ref, spec),
+    }

@@ -1,0 +1,57 @@
+"""DBM training data: the split, the mapping of split molecules, and the DataModule's batches."""
+
+import numpy as np
+import pytest
+import torch
+
+from cgbench.dbm.data import DBMDataModule, map_frames, split
+from cgbench.evaluate_stage import held_out_start
+from dbm_testdata import synthetic_frames, tmbt_spec
+
+
+def test_split_keeps_the_test_frames_of_the_workflow_out_of_training():
+    for n, f in ((101, 0.8), (100, 0.8), (6, 0.66), (7, 0.5), (10, 0.99)):
+        train, test = split(n, f)
+        assert train[-1] + 1 == test[0] == held_out_start(n, f)
+        assert len(train) + len(test) == n
+    with pytest.raises(Exception, match="train_fraction"):
+        split(10, 0.0)
+
+
+def test_mapping_of_periodically_split_molecules_is_their_centre_of_mass(tmbt):
+    spec = tmbt_spec(tmbt)
+    fr = synthetic_frames(spec, n_frames=1, lattice=(2, 1, 1), spacing=1.6)  # atoms wrapped into the box
+    assert fr.x.shape == (1, 2 * spec.n_atoms, 3)
+    bonds = fr.x[0, spec.bonds[:, 0]] - fr.x[0, spec.bonds[:, 1]]
+    assert np.linalg.norm(bonds, axis=1).max() < 0.2  # made whole
+    w = spec.com_weights()
+    expect = np.concatenate([w @ fr.x[0, m * spec.n_atoms:(m + 1) * spec.n_atoms] for m in range(2)])
+    assert np.allclose(fr.r[0], expect, atol=1e-5)
+    # mapping again from the already whole frames changes nothing
+    again = map_frames(fr.x, fr.box, spec)
+    assert np.allclose(again.r, fr.r, atol=1e-5)
+
+
+def test_datamodule_rotates_training_environments_only(tmbt):
+    spec = tmbt_spec(tmbt)
+    fr = synthetic_frames(spec, n_frames=3, seed=5)
+    dm = DBMDataModule(spec, fr, train_fraction=0.66, batch_size=8, val_samples=8, seed=1)
+    dm.setup()
+
+    class Trainer:
+        training = True
+
+    dm.trainer = Trainer()
+    batch = next(iter(dm.train_dataloader()))
+    assert set(batch[0].tolist()) <= {0, 1}  # training frames only
+    a = dm.on_after_batch_transfer(batch, 0)
+    b = dm.on_after_batch_transfer(batch, 0)
+    # the same beads in differently turned frames: same distances, different coordinates
+    assert torch.allclose(a.atom_pos.norm(dim=-1), b.atom_pos.norm(dim=-1), atol=1e-5)
+    assert not torch.allclose(a.atom_pos, b.atom_pos, atol=1e-3)
+    assert torch.allclose(a.atom_pos[..., 2], b.atom_pos[..., 2], atol=1e-5)  # only about local z
+    Trainer.training = False
+    val = next(iter(dm.val_dataloader()))
+    assert set(val[0].tolist()) == {2}
+    v1, v2 = dm.on_after_batch_transfer(val, 0), dm.on_after_batch_transfer(val, 0)
+    assert torch.equal(v1.atom_pos, v2.atom_pos)

@@ -1,0 +1,115 @@
+"""DBM networks and LightningModule: shapes, manual optimisation, a short training, checkpoints."""
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+
+from cgbench.dbm.data import DBMDataModule
+from cgbench.dbm.module import DBM, ramp
+from cgbench.dbm.networks import Critic, Generator
+from dbm_testdata import one_torch_thread, synthetic_frames, tmbt_spec
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    yield from one_torch_thread()
+
+
+N_CRITIC, EPOCHS, BATCHES = 2, 4, 2
+
+
+def test_generator_upsamples_with_learned_weights_and_critic_is_spectral():
+    g = Generator(n_channels=5, n_labels=3, n_filters=8, z_dim=16)
+    ups = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose3d)]
+    assert len(ups) == 1 and ups[0].stride == (2, 2, 2)
+    d = g(torch.randn(4, 16), torch.tensor([0, 1, 2, 0]), torch.rand(4, 5, 8, 8, 8))
+    assert d.shape == (4, 8, 8, 8) and (d > 0).all() and (d < 1).all()
+    # a tiled 4^3 block would make every 2x2x2 cell of a noise-only response identical; learned
+    # upsampling does not
+    cond = torch.zeros(2, 5, 8, 8, 8)
+    diff = g(torch.randn(2, 16), torch.tensor([0, 0]), cond) - g(torch.randn(2, 16), torch.tensor([0, 0]), cond)
+    cells = diff.reshape(2, 4, 2, 4, 2, 4, 2)
+    assert cells.std(dim=(2, 4, 6)).max() > 1e-6
+    c = Critic(n_channels=5, n_labels=3, n_filters=8)
+    out = c(torch.rand(4, 8, 8, 8), torch.rand(4, 5, 8, 8, 8), torch.tensor([0, 1, 2, 0]))
+    assert out.shape == (4,)
+    convs = [m for m in c.modules() if isinstance(m, (torch.nn.Conv3d, torch.nn.Linear))]
+    assert all(hasattr(m, "parametrizations") for m in convs)
+
+
+def test_lambda_pot_ramp_is_smooth_from_zero():
+    assert ramp(-1, 0.01) == 0.0 and ramp(0, 0.01) == 0.0 and ramp(1, 0.01) == pytest.approx(0.01)
+    assert ramp(0.5, 0.01) == pytest.approx(0.005) and ramp(3, 0.01) == pytest.approx(0.01)
+    xs = np.linspace(0, 1, 21)
+    assert np.all(np.diff([ramp(x, 1.0) for x in xs]) >= 0)
+
+
+@pytest.fixture(scope="module")
+def trained(tmbt, tmp_path_factory):
+    """A tiny model trained for a few batches on synthetic TMBT frames, and what it was tested on."""
+    torch.manual_seed(0)
+    spec = tmbt_spec(tmbt)
+    frames = synthetic_frames(spec, n_frames=6, seed=1)
+    dm = DBMDataModule(spec, frames, train_fraction=0.66, batch_size=16, samples_per_epoch=16 * BATCHES,
+                       val_samples=32, seed=0)
+    dm.setup()
+    model = DBM(spec.to_dict(), n_filters=8, n_critic=N_CRITIC, lr_generator=1e-3, lr_critic=1e-3,
+                pot_ramp_fraction=0.05)
+    f, b = next(iter(dm.val_dataloader()))
+    env = dm.builder(*dm.device_frames("cpu"), f, b)
+    z = torch.randn(len(f), spec.max_atoms, model.hparams.z_dim, generator=torch.Generator().manual_seed(0))
+
+    def bond_error():
+        model.eval()
+        with torch.no_grad():
+            pos, _ = model(env, z)
+        model.train()
+        return model.bond_error(env, pos).item()
+
+    before = bond_error()
+    work = tmp_path_factory.mktemp("dbm_train")
+    trainer = L.Trainer(max_epochs=EPOCHS, logger=CSVLogger(str(work), name="logs"), enable_progress_bar=False,
+                        enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=1,
+                        callbacks=[ModelCheckpoint(dirpath=str(work / "ckpt"), save_last=True, save_top_k=0)])
+    trainer.fit(model, datamodule=dm)
+    return dict(model=model, trainer=trainer, before=before, after=bond_error(), work=work, env=env, z=z)
+
+
+def test_short_training_lowers_bond_length_error(trained):
+    # untrained, every atom lands near the bead centre (bond errors ~0.13 nm)
+    assert trained["before"] > 0.09, trained["before"]
+    assert trained["after"] < 0.8 * trained["before"], (trained["before"], trained["after"])
+
+
+def test_critic_steps_n_critic_times_per_generator_step(trained):
+    opt_c, opt_g = trained["model"].optimizers()
+    steps = lambda opt: int(next(iter(opt.optimizer.state.values()))["step"])
+    assert steps(opt_c) == EPOCHS * BATCHES
+    assert steps(opt_g) == EPOCHS * BATCHES // N_CRITIC
+    # both steps advance global_step: the reason training is budgeted in epochs
+    assert trained["trainer"].global_step == steps(opt_c) + steps(opt_g)
+
+
+def test_csv_log_has_losses_energies_and_throughput(trained):
+    df = pd.read_csv(trained["work"] / "logs" / "version_0" / "metrics.csv")
+    for col in ("loss_critic", "loss_gen", "wasserstein", "gp", "energy_gen", "energy_ref", "lambda_pot",
+                "samples_per_s", "val_bond_rmse_nm", "energy_gen/Ryckaert-Bell.", "energy_gen/LJ (SR)"):
+        assert col in df and df[col].notna().any(), col
+    assert (df["samples_per_s"].dropna() > 0).all()
+    assert df["lambda_pot"].dropna().iloc[-1] == pytest.approx(0.01)
+
+
+def test_last_checkpoint_restores_the_model(trained):
+    path = trained["work"] / "ckpt" / "last.ckpt"
+    assert path.exists()
+    back = DBM.load_from_checkpoint(str(path), map_location="cpu").eval()
+    assert back.hparams.n_critic == N_CRITIC and back.spec.n_atoms == trained["model"].spec.n_atoms
+    model = trained["model"].eval()
+    with torch.no_grad():
+        a, _ = model(trained["env"], trained["z"])
+        b, _ = back(trained["env"], trained["z"])
+    assert torch.allclose(a, b, atol=1e-6)
