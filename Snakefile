@@ -18,6 +18,7 @@ include: "workflow/rules/bonded.smk"
 include: "workflow/rules/ibi.smk"
 include: "workflow/rules/cg.smk"
 include: "workflow/rules/backmap.smk"
+include: "workflow/rules/dbm.smk"
 include: "workflow/rules/evaluate.smk"
 
 

@@ -23,6 +23,8 @@ from .trajectory import Frames, read_frames, write_frames
 log = logging.getLogger("cgbench")
 
 ELEMENT_PAIRS = ("C-C", "C-N", "N-N")
+#: Force (kJ/mol/nm) given to atom force components that came out non-finite.
+CLASH_FORCE = 1e30
 
 
 def spread(n_total, n_wanted, start=0):
@@ -77,10 +79,18 @@ def reduce_aa(x, box, topology, mapping, n_molecules, mdp, top, workdir, setting
     res = rerun_forces(x, box, mdp, top, topology.atom_names, topology.resname, workdir, threads=threads,
                        executable=executable)
     member = mapping.membership()
+    forces = np.asarray(res.forces, dtype=float)
+    # atoms on top of each other give non-finite forces: a clash. A huge finite value (not inf,
+    # whose sums inside a bead could turn into NaN) puts the bead beyond every force bin.
+    bad = ~np.isfinite(forces)
+    if bad.any():
+        log.warning("%d non-finite atom force components (overlapping atoms); set to %g", bad.sum(), CLASH_FORCE)
+        forces = np.where(bad, CLASH_FORCE, forces)
     out = {
-        "forces_mean": ev.project_forces(res.forces, member, kind="mean"),
-        "forces_net": ev.project_forces(res.forces, member, kind="net"),
+        "forces_mean": ev.project_forces(forces, member, kind="mean"),
+        "forces_net": ev.project_forces(forces, member, kind="net"),
         "potential": np.asarray(res.potential),
+        "nonfinite_atom_forces": np.count_nonzero(bad.any(axis=-1), axis=-1),
     }
     from .pbc import make_whole
 

@@ -80,3 +80,11 @@ def test_density_integrates_to_one_minus_overflow():
     assert centres.shape == dens.shape == (30,)
     assert over == pytest.approx(np.mean(m >= edges[-2]))
     assert np.sum(dens * np.diff(edges[:-1])) == pytest.approx(1.0 - over)
+
+
+def test_infinite_forces_count_in_the_overflow_bin():
+    edges = np.array([0.0, 1.0, 2.0, np.inf])
+    counts = force_histograms(np.array([[0.5, 1.5, 3.0, np.inf]]), edges)
+    np.testing.assert_array_equal(counts, [[1, 1, 2]])
+    with pytest.raises(Exception, match="numbers"):
+        force_histograms(np.array([[np.nan]]), edges)

@@ -37,7 +37,7 @@ def test_dry_run_plans_the_whole_dag(workdir, config):
     out = res.stdout
     for rule in ("molecule", "aa_system", "aa_equilibrate", "aa_nvt", "aa_thermo", "map_aa", "dbi", "ibi_setup",
                  "ibi_chunk", "ibi_finish", "rescale_bonded", "cg_production", "figure2", "testset", "backmap_em",
-                 "evaluate_aa", "evaluate_set", "cg_model_forces", "summarise", "all"):
+                 "evaluate_aa", "evaluate_set", "cg_model_forces", "summarise", "dbm_train", "backmap_dbm", "all"):
         assert f"rule {rule}:" in out or f"\n{rule} " in out, rule
     assert "This was a dry-run" in out
 
@@ -113,12 +113,18 @@ def test_run_on_test_config(workdir):
     # backmapping and evaluation: every test set backmapped, Tables 1 and 2, ranking, chi^2
     t1 = pd.read_csv(r / "evaluate" / "table1_rmsd.csv", index_col=0)
     assert list(t1.index) == ["indist", "A", "B", "C"] and (t1["em"] > 0).all()
+    assert list(t1.columns) == ["dbm", "dbm_projected", "em"]
+    # projecting each bead's atoms onto its CG position makes the re-projection exact
+    assert (t1["dbm_projected"] < 1e-4).all() and (t1["dbm"] > 1e-3).all()
     t2 = pd.read_csv(r / "evaluate" / "table2_js.csv")
     assert (t2["lo"] <= t2["js"]).all() and (t2["js"] <= t2["hi"]).all() and (t2["js"] <= np.log(2)).all()
     ranking = pd.read_csv(r / "evaluate" / "ranking.csv")
     assert sorted(ranking["rank"]) == [1, 2, 3]
     chi = pd.read_csv(r / "evaluate" / "chi2.csv").set_index("model")
-    assert (chi["chi2_BM em"] >= chi["chi2"]).all()
+    assert (chi["chi2_BM em"] >= chi["chi2"]).all() and (chi["chi2_BM dbm"] >= chi["chi2"]).all()
+    # DBM trained (one tiny epoch), resumable from its checkpoint outside the outputs, with curves
+    assert (r / "dbm" / "work" / "checkpoints" / "last.ckpt").exists()
+    assert "loss" in " ".join(pd.read_csv(r / "dbm" / "metrics.csv").columns)
     u = mda.Universe(str(r / "backmap" / "em" / "A.gro"), str(r / "backmap" / "em" / "A.trr"))
     assert len(u.atoms) == 16 * 69 and len(u.trajectory) == 2
     assert "<h3>Table 2" in (r / "evaluate" / "summary.html").read_text()

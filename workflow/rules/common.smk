@@ -72,6 +72,7 @@ def final_outputs():
         "results/cg/figure2.png",
         "results/cg/distances.csv",
         "results/evaluate/summary.html",
+        "results/dbm/training.png",
     ]
 
 

@@ -128,7 +128,8 @@ def force_histograms(magnitudes, edges):
     ----------
     magnitudes : ndarray, shape (n_frames, n_beads), kJ/mol/nm
     edges : ndarray, shape (n_bins + 2,), kJ/mol/nm
-        From :func:`force_bin_edges` (starts at 0, ends with inf).
+        From :func:`force_bin_edges` (starts at 0, ends with inf). Infinite magnitudes count in the
+        last bin.
 
     Returns
     -------
@@ -142,10 +143,11 @@ def force_histograms(magnitudes, edges):
     edges = np.asarray(edges, dtype=float)
     if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
         raise CgbenchError("edges must be a strictly increasing 1-D array")
-    if not np.isfinite(m).all() or np.any(m < edges[0]) or np.any(m >= edges[-1]):
-        raise CgbenchError(f"force magnitudes must be finite and lie in [{edges[0]}, {edges[-1]})")
+    if np.isnan(m).any() or np.any(m < edges[0]):
+        raise CgbenchError(f"force magnitudes must be numbers no smaller than {edges[0]}")
     k = edges.size - 1
-    idx = np.searchsorted(edges, m, side="right") - 1
+    # an infinite force (atoms on top of each other) belongs to the last, open-ended bin
+    idx = np.minimum(np.searchsorted(edges, m, side="right") - 1, k - 1)
     frame = np.arange(m.shape[0])[:, None]
     return np.bincount((frame * k + idx).ravel(), minlength=m.shape[0] * k).reshape(m.shape[0], k)
 

@@ -1,0 +1,60 @@
+rule dbm_train:
+    input:
+        tpr="results/aa/nvt.tpr",
+        trr="results/aa/nvt.trr",
+        topology="results/molecule/topology.npz",
+        mapping="results/molecule/mapping.json",
+        cg_topology="results/molecule/cg_topology.json",
+    output:
+        model="results/dbm/model.ckpt",
+        metrics="results/dbm/metrics.csv",
+        summary="results/dbm/training.json",
+        png=report(
+            "results/dbm/training.png",
+            caption="../report/dbm_training.rst",
+            category="5. Atomistic evaluation",
+        ),
+    log:
+        "results/logs/dbm/train.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["threads"]["dbm"]
+    resources:
+        mem_mb=16000,
+        runtime=720,
+        gpu=1,
+    params:
+        dbm=config["dbm"]["train"],
+        train_fraction=config["testsets"]["train_fraction"],
+        workdir="results/dbm/work",
+    script:
+        "../../scripts/dbm_train.py"
+
+
+rule backmap_dbm:
+    input:
+        model="results/dbm/model.ckpt",
+        cg_gro="results/testsets/{testset}.gro",
+        cg_traj="results/testsets/{testset}.trr",
+    output:
+        gro="results/backmap/{dbm}/{testset}.gro",
+        trajectory="results/backmap/{dbm}/{testset}.trr",
+        json="results/backmap/{dbm}/{testset}.json",
+    log:
+        "results/logs/backmap/{dbm}_{testset}.log",
+    wildcard_constraints:
+        dbm="dbm|dbm_projected",
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["threads"]["dbm"]
+    resources:
+        mem_mb=16000,
+        runtime=240,
+        gpu=1,
+    params:
+        dbm=config["dbm"]["backmap"],
+        consistency=lambda wildcards: (
+            "project" if wildcards.dbm == "dbm_projected" else "none"
+        ),
+    script:
+        "../../scripts/backmap_dbm.py"
