@@ -14,6 +14,7 @@ import subprocess
 import numpy as np
 
 from .errors import EngineError
+from .logs import tail
 
 #: Lines of mdrun output that mean the run is not trustworthy even if mdrun exits 0.
 _BAD_SIGNS = re.compile(
@@ -23,13 +24,6 @@ _BAD_SIGNS = re.compile(
 )
 
 
-def tail(path, n=25):
-    """Last ``n`` lines of a text file ('' if it does not exist)."""
-    try:
-        with open(path, errors="replace") as fh:
-            return "".join(fh.readlines()[-n:])
-    except OSError:
-        return ""
 
 
 #: Starts of GROMACS' diagnostic blocks; each block runs to the next blank line.

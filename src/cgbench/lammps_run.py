@@ -37,6 +37,7 @@ from scipy.spatial.transform import Rotation
 from . import lammps
 from .cgtopology import KINDS, exclusion_pairs, votca_name
 from .errors import CgbenchError, EngineError
+from .logs import tail
 
 __all__ = [
     "Table",
@@ -683,13 +684,6 @@ def lammps_arguments(threads=1):
     return opts
 
 
-def tail(path, n=30):
-    """Last ``n`` lines of a text file ('' if it cannot be read)."""
-    try:
-        with open(path, errors="replace") as fh:
-            return "".join(fh.readlines()[-n:])
-    except OSError:
-        return ""
 
 
 def run_lammps(input_file, cwd, command=None, threads=1, log="log.lammps", timeout=None):

@@ -32,3 +32,12 @@ def to_log(path):
         finally:
             logger.removeHandler(handler)
             sys.stdout, sys.stderr = old
+
+
+def tail(path, n=25):
+    """Last ``n`` lines of a text file ('' if it cannot be read): what an engine error quotes."""
+    try:
+        with open(path, errors="replace") as fh:
+            return "".join(fh.readlines()[-n:])
+    except OSError:
+        return ""
