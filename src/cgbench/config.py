@@ -115,7 +115,7 @@ def describe(schema_path=SCHEMA):
             path = f"{prefix}{name}"
             kind = sub.get("type", "") or " / ".join(map(str, sub.get("enum", [])))
             default = "" if kind == "object" or "default" not in sub else f"`{sub['default']}`"
-            bounds = [f"{k} {sub[k]}" for k in ("minimum", "exclusiveMinimum", "maximum") if k in sub]
+            bounds = [f"{k} {sub[k]}" for k in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum") if k in sub]
             desc = " ".join(str(sub.get("description", "")).split())
             if bounds:
                 desc += f" ({', '.join(bounds)})"

@@ -97,7 +97,7 @@ def test_schema_nodes_use_only_schema_keywords(root):
     import yaml
 
     allowed = {"$schema", "title", "description", "type", "additionalProperties", "required", "properties",
-               "default", "minimum", "maximum", "exclusiveMinimum", "enum", "items"}
+               "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "items"}
     schema = yaml.safe_load((root / "workflow/schemas/config.schema.yaml").read_text())
 
     def walk(node, path):
