@@ -32,7 +32,7 @@ def bonded_js(x_ref, box_ref, x, box, spec):
     """Jensen-Shannon divergence (nats) of bond-length and angle distributions, per type.
 
     Types are force-field atom-type sequences (e.g. ``opls_145-opls_146``); histograms use
-    :data:`BOND_BINS` and :data:`ANGLE_BINS`.
+    :data:`BOND_BINS` and :data:`ANGLE_BINS`, values beyond them counted in the edge bins.
 
     Returns
     -------
@@ -48,8 +48,11 @@ def bonded_js(x_ref, box_ref, x, box, spec):
             sel = idx[types == t]
             a = fn(x_ref, box_ref, _global(sel, x_ref.shape[1] // spec.n_atoms, spec.n_atoms))
             b = fn(x, box, _global(sel, x.shape[1] // spec.n_atoms, spec.n_atoms))
-            ha, _ = np.histogram(a, bins=n, range=(lo, hi))
-            hb, _ = np.histogram(b, bins=n, range=(lo, hi))
+            # values beyond the range count in the edge bins: a bond far off is a large divergence,
+            # not a missing one
+            edge = (lo, np.nextafter(hi, lo))
+            ha, _ = np.histogram(np.clip(a, *edge), bins=n, range=(lo, hi))
+            hb, _ = np.histogram(np.clip(b, *edge), bins=n, range=(lo, hi))
             out[f"{kind} {t}"] = dist.js_divergence(ha, hb) if hb.sum() and ha.sum() else float("nan")
             vals.append(out[f"{kind} {t}"])
         out[f"{kind} mean"] = float(np.nanmean(vals))
