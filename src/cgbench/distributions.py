@@ -15,6 +15,7 @@ from scipy.spatial import cKDTree
 from cgbench.errors import CgbenchError
 
 __all__ = [
+    "as_frames",
     "minimum_image",
     "bond_lengths",
     "angles",
@@ -28,7 +29,8 @@ __all__ = [
 _KINDS = ("bond", "angle", "dihedral")
 
 
-def _frames(x, box):
+def as_frames(x, box):
+    """Positions as (n_frames, n, 3) and boxes as (n_frames, 3), nm, checked (orthorhombic only)."""
     x = np.asarray(x, dtype=float)
     box = np.asarray(box, dtype=float)
     if x.ndim == 2:
@@ -93,7 +95,7 @@ def bond_lengths(x, box, idx):
     -------
     ndarray, shape (n_frames, n_bonds), nm
     """
-    x, box = _frames(x, box)
+    x, box = as_frames(x, box)
     idx = _index(idx, 2, x.shape[1])
     return np.linalg.norm(_vec(x, box, idx[:, 0], idx[:, 1]), axis=-1)
 
@@ -114,7 +116,7 @@ def angles(x, box, idx3):
     -------
     ndarray, shape (n_frames, n_angles), radians in [0, pi]
     """
-    x, box = _frames(x, box)
+    x, box = as_frames(x, box)
     idx3 = _index(idx3, 3, x.shape[1])
     u = _vec(x, box, idx3[:, 1], idx3[:, 0])
     v = _vec(x, box, idx3[:, 1], idx3[:, 2])
@@ -138,7 +140,7 @@ def dihedrals(x, box, idx4):
     -------
     ndarray, shape (n_frames, n_dihedrals), radians in (-pi, pi]
     """
-    x, box = _frames(x, box)
+    x, box = as_frames(x, box)
     idx4 = _index(idx4, 4, x.shape[1])
     b1 = _vec(x, box, idx4[:, 0], idx4[:, 1])
     b2 = _vec(x, box, idx4[:, 1], idx4[:, 2])
@@ -297,7 +299,7 @@ def rdf(x, box, types_a, types_b, exclusions=None, r_max=1.3, bins=130):
     g : ndarray, shape (bins,)
         g(r), dimensionless.
     """
-    x, box = _frames(x, box)
+    x, box = as_frames(x, box)
     n_frames, n_beads, _ = x.shape
     a = _selection(types_a, n_beads)
     b = _selection(types_b, n_beads)

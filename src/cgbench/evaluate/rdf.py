@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from cgbench.distributions import as_frames
 from cgbench.errors import CgbenchError
 
 __all__ = [
@@ -45,22 +46,6 @@ def molecule_index(n_molecules, n_atoms):
     ndarray of int, shape (n_molecules * n_atoms,)
     """
     return np.repeat(np.arange(int(n_molecules)), int(n_atoms))
-
-
-def _frames(x, box):
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim != 3 or x.shape[-1] != 3:
-        raise CgbenchError(f"positions must have shape (n_frames, n_atoms, 3), got {x.shape}")
-    box = np.asarray(box, dtype=float)
-    if box.ndim == 1:
-        box = np.broadcast_to(box, (x.shape[0], 3))
-    if box.shape != (x.shape[0], 3):
-        raise CgbenchError(f"box must have shape (n_frames, 3) = ({x.shape[0]}, 3), got {box.shape}")
-    if np.any(box <= 0):
-        raise CgbenchError("box lengths must be positive (orthorhombic boxes only)")
-    return x, box
 
 
 def _indices(sel, n):
@@ -176,7 +161,7 @@ def intermolecular_rdf(x, box, sel_a, sel_b, molecule, r_max=1.0, bins=100):
     g : ndarray, shape (bins,)
         Intermolecular g(r), dimensionless.
     """
-    x, box = _frames(x, box)
+    x, box = as_frames(x, box)
     n = x.shape[1]
     a, b = _indices(sel_a, n), _indices(sel_b, n)
     mol = _molecules(molecule, n)
@@ -210,7 +195,7 @@ def intermolecular_rdf_reference(x, box, sel_a, sel_b, molecule, r_max=1.0, bins
 
     The reference the fast kernel is tested against; same parameters, same result.
     """
-    x, box = _frames(x, box)
+    x, box = as_frames(x, box)
     n = x.shape[1]
     a, b = _indices(sel_a, n), _indices(sel_b, n)
     mol = _molecules(molecule, n)
@@ -319,7 +304,7 @@ def close_contacts(x, box, molecule, threshold=0.1, selection=None):
     -------
     CloseContacts
     """
-    x, box = _frames(x, box)
+    x, box = as_frames(x, box)
     n = x.shape[1]
     sel = np.arange(n) if selection is None else _indices(selection, n)
     mol = _molecules(molecule, n)[sel]
