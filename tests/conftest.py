@@ -53,3 +53,34 @@ def write_spec(tmp_path, smiles, beads, charge=0, name="MOL"):
 
 
 needs_gmx = pytest.mark.skipif(shutil.which("gmx") is None, reason="GROMACS (gmx) is not installed")
+
+
+def tiny_aa_run(d, tmbt_files, n_molecules=4, cutoff_nm=0.6, density_g_cm3=0.5, pack_seed=4, em_steps=300,
+                nvt_ps=0.05, output_ps=0.01, mdp_seed=1):
+    """Pack TMBT in ``d``, minimise, and run a short NVT that writes full-precision frames.
+
+    Leaves ``system.top``, ``molecule.itp``, ``em.mdp``, ``nvt.mdp``, ``em.gro``, ``nvt.gro``,
+    ``nvt.trr`` and ``nvt.tpr`` in ``d``, with GROMACS' work in ``d/w_em`` and ``d/w_nvt``.
+    """
+    from cgbench import aa, mdp
+    from cgbench.aa_run import run_stage
+    from cgbench.aa_stage import pack_system
+    from cgbench.config import validate
+
+    cfg = validate({"molecule": str(TMBT), "aa": {
+        "n_molecules": n_molecules, "cutoff_nm": cutoff_nm, "energy_interval_ps": 0.01,
+        "em": {"nsteps": em_steps}, "nvt": {"time_ps": nvt_ps, "output_interval_ps": output_ps}}})["aa"]
+    log = d / "log"
+    pack_system(tmbt_files["gro"], tmbt_files["itp"], tmbt_files["summary"], d / "packed.gro", d / "system.top",
+                d / "molecule.itp", n_molecules, density_g_cm3, cutoff_nm, pack_seed, "gmx", log)
+    res = ROOT / "resources" / "mdp"
+    prev = d / "packed.gro"
+    for stage in ("em", "nvt"):
+        (d / f"{stage}.mdp").write_text(
+            mdp.render(res / aa.template(stage), aa.mdp_values(stage, cfg, mdp_seed), res / "common.mdp"))
+        outs = {"gro": d / f"{stage}.gro"}
+        if stage == "nvt":
+            outs.update(trr=d / "nvt.trr", tpr=d / "nvt.tpr")
+        run_stage(stage, d / f"{stage}.mdp", prev, d / "system.top", d / f"w_{stage}", outs, log, threads=2)
+        prev = outs["gro"]
+    return d

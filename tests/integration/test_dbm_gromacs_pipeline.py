@@ -9,11 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cgbench import aa, dbm, mdp
-from cgbench.aa_run import run_stage
-from cgbench.aa_stage import pack_system
-from cgbench.config import validate
-from conftest import needs_gmx
+from cgbench import dbm
+from conftest import needs_gmx, tiny_aa_run
 from dbm_testdata import one_torch_thread
 
 
@@ -24,31 +21,14 @@ def _one_thread():
 
 pytestmark = [pytest.mark.integration, needs_gmx]
 
-MDP = Path(__file__).resolve().parents[2] / "resources" / "mdp"
 TRAIN = dict(n_filters=8, z_dim=16, batch_size=8, samples_per_epoch=16, val_samples=8, n_critic=2,
              train_fraction=0.66, progress_bar=False, log_every_n_steps=1, accelerator="cpu")
 
 
 @pytest.fixture(scope="module")
-def nvt(tmp_path_factory, tmbt_files, root):
-    d = tmp_path_factory.mktemp("dbm_aa")
-    cfg = validate({"molecule": str(root / "resources/tmbt/molecule.yaml"), "aa": {
-        "n_molecules": 4, "cutoff_nm": 0.6, "energy_interval_ps": 0.01, "snapshot_interval_ps": 0.05,
-        "em": {"nsteps": 200}, "nvt": {"time_ps": 0.1, "output_interval_ps": 0.02}}})["aa"]
-    log = d / "run.log"
-    pack_system(tmbt_files["gro"], tmbt_files["itp"], tmbt_files["summary"], d / "packed.gro", d / "system.top",
-                d / "molecule.itp", n_molecules=4, density_g_cm3=0.3, cutoff_nm=0.6, seed=3, executable="gmx",
-                log_path=log)
-    prev = d / "packed.gro"
-    for stage in ("em", "nvt"):
-        (d / f"{stage}.mdp").write_text(
-            mdp.render(MDP / aa.template(stage), aa.mdp_values(stage, cfg, 5), MDP / "common.mdp"))
-        outs = {"gro": d / f"{stage}.gro"}
-        if stage == "nvt":
-            outs.update(trr=d / "nvt.trr", tpr=d / "nvt.tpr")
-        run_stage(stage, d / f"{stage}.mdp", prev, d / "system.top", d / "work" / stage, outs, log, threads=2)
-        prev = outs["gro"]
-    return d
+def nvt(tmp_path_factory, tmbt_files):
+    return tiny_aa_run(tmp_path_factory.mktemp("dbm_aa"), tmbt_files, density_g_cm3=0.3, pack_seed=3, em_steps=200,
+                       nvt_ps=0.1, output_ps=0.02, mdp_seed=5)
 
 
 def test_train_resume_and_backmap_the_in_distribution_set(nvt, tmbt_files, tmp_path):

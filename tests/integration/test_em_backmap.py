@@ -6,11 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cgbench import aa, mdp
-from cgbench.aa_run import run_stage
-from cgbench.aa_stage import pack_system
 from cgbench.cgtopology import CGTopology
-from cgbench.config import validate
 from cgbench.em.backmap import COLUMNS, backmap_files
 from cgbench.em.fragments import FragmentLibrary
 from cgbench.errors import EngineError
@@ -19,7 +15,7 @@ from cgbench.mapping_stage import map_trajectory
 from cgbench.pbc import make_whole, wrap
 from cgbench.topology import Topology
 from cgbench.trajectory import Frames, read_frames, write_frames
-from conftest import ROOT, needs_gmx
+from conftest import needs_gmx, tiny_aa_run
 
 pytestmark = [pytest.mark.integration, needs_gmx]
 
@@ -31,23 +27,7 @@ SETTINGS = {"cutoff_nm": CUTOFF, "fourier_spacing_nm": 0.12, "ewald_rtol": 1e-5,
 @pytest.fixture(scope="module")
 def aa_run(tmp_path_factory, tmbt_files):
     """A 4-molecule NVT run with full-precision frames every 10 fs (6 frames)."""
-    d = tmp_path_factory.mktemp("em_aa")
-    cfg = validate({"molecule": str(ROOT / "resources/tmbt/molecule.yaml"), "aa": {
-        "n_molecules": N_MOL, "cutoff_nm": CUTOFF, "energy_interval_ps": 0.01,
-        "em": {"nsteps": 300}, "nvt": {"time_ps": 0.05, "output_interval_ps": 0.01}}})["aa"]
-    log = d / "log"
-    pack_system(tmbt_files["gro"], tmbt_files["itp"], tmbt_files["summary"], d / "packed.gro", d / "system.top",
-                d / "molecule.itp", N_MOL, 0.5, CUTOFF, 4, "gmx", log)
-    res = ROOT / "resources" / "mdp"
-    prev = d / "packed.gro"
-    for stage in ("em", "nvt"):
-        (d / f"{stage}.mdp").write_text(mdp.render(res / aa.template(stage), aa.mdp_values(stage, cfg, 1), res / "common.mdp"))
-        outs = {"gro": d / f"{stage}.gro"}
-        if stage == "nvt":
-            outs.update(trr=d / "nvt.trr", tpr=d / "nvt.tpr")
-        run_stage(stage, d / f"{stage}.mdp", prev, d / "system.top", d / f"w_{stage}", outs, log, threads=2)
-        prev = outs["gro"]
-    return d
+    return tiny_aa_run(tmp_path_factory.mktemp("em_aa"), tmbt_files, n_molecules=N_MOL, cutoff_nm=CUTOFF)
 
 
 def write_cg(aa_run, tmbt_files, path, frames=slice(None), squeeze=1.0):

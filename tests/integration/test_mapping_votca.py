@@ -1,19 +1,14 @@
 """Our CG mapping of a real GROMACS trajectory equals VOTCA csg_map's for the same frames."""
 
-import json
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
-from cgbench import aa, mdp
-from cgbench.aa_run import run_stage
-from cgbench.aa_stage import pack_system
-from cgbench.config import validate
 from cgbench.mapping_stage import map_files
 from cgbench.trajectory import read_frames
-from conftest import ROOT, needs_gmx
+from conftest import needs_gmx, tiny_aa_run
 
 pytestmark = [
     pytest.mark.integration,
@@ -26,24 +21,8 @@ BINS = {"bond_bin_nm": 0.002, "bond_max_nm": 1.0, "angle_bin_deg": 1.0, "dihedra
 
 @pytest.fixture(scope="module")
 def aa_run(tmp_path_factory, tmbt_files):
-    d = tmp_path_factory.mktemp("aa")
-    cfg = validate({"molecule": str(ROOT / "resources/tmbt/molecule.yaml"), "aa": {
-        "n_molecules": 6, "cutoff_nm": 0.6, "energy_interval_ps": 0.01,
-        "em": {"nsteps": 300}, "nvt": {"time_ps": 0.05, "output_interval_ps": 0.01}}})["aa"]
-    log = d / "log"
     # dense enough that molecules straddle the box edges
-    pack_system(tmbt_files["gro"], tmbt_files["itp"], tmbt_files["summary"], d / "packed.gro", d / "system.top",
-                d / "molecule.itp", 6, 0.5, 0.6, 2, "gmx", log)
-    res = ROOT / "resources" / "mdp"
-    prev = d / "packed.gro"
-    for stage in ("em", "nvt"):
-        (d / f"{stage}.mdp").write_text(mdp.render(res / aa.template(stage), aa.mdp_values(stage, cfg, 1), res / "common.mdp"))
-        outs = {"gro": d / f"{stage}.gro"}
-        if stage == "nvt":
-            outs.update(trr=d / "nvt.trr", tpr=d / "nvt.tpr")
-        run_stage(stage, d / f"{stage}.mdp", prev, d / "system.top", d / f"w_{stage}", outs, log, threads=2)
-        prev = outs["gro"]
-    return d
+    return tiny_aa_run(tmp_path_factory.mktemp("aa"), tmbt_files, n_molecules=6, pack_seed=2)
 
 
 def test_mapping_equals_csg_map(aa_run, tmbt_files, tmp_path):
