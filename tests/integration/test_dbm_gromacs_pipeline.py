@@ -4,7 +4,6 @@ Four TMBT molecules, 200 steps of minimisation and 100 NVT steps written every 2
 positions and forces, molecules split across the box as mdrun leaves them).
 """
 
-from pathlib import Path
 
 import numpy as np
 import pytest
