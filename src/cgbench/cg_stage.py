@@ -49,7 +49,7 @@ def load_cg(cg_topology):
 def start_configuration(cg_npz, top):
     """Last mapped AA frame: bead positions with molecules whole, and its box (nm)."""
     data = np.load(cg_npz)
-    x, box = data["positions"][-1:], data["box"][-1:]
+    x, box = data["last_positions"][None], data["last_box"][None]
     nb = len(top.bead_names)
     bonds = top.indices("bonds")
     return make_whole(x, box, bonds, nb)[0], box[0], int(data["n_molecules"])

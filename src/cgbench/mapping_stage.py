@@ -187,6 +187,8 @@ def map_files(tpr, trr, topology, mapping, cg_topology, n_molecules, bins, out):
         out["npz"], positions=frames.positions, box=frames.box, time=frames.time,
         forces_net=frames.forces, forces_mean=mean, bead_types=np.asarray(cg.bead_types),
         n_molecules=n_molecules,
+        # the CG runs start from the last frame: a key of its own spares them decompressing all frames
+        last_positions=frames.positions[-1], last_box=frames.box[-1],
     )
     table = reference_table(frames.positions, frames.box, cg, n_molecules, bins)
     table.to_csv(out["distributions"], index=False)
