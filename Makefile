@@ -12,14 +12,14 @@ APT_PACKAGES := gromacs votca
 TORCH := torch==2.13.0
 STAMP := $(VENV)/.cgbench-installed
 
-.PHONY: demo test install system lint clean
+.PHONY: demo test install system slurm lint clean
 
 demo: install
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/config.yaml
 	$(SNAKEMAKE) --cores 1 --configfile config/config.yaml --report results/report.html
 	@echo "report: results/report.html"
 
-test: install
+test: install slurm
 	$(VENV)/bin/pytest -q tests
 
 lint: install
@@ -38,6 +38,11 @@ system:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
 	fi
+
+# a one-node SLURM for the test of profiles/slurm (tests/slurm/localslurm.sh starts and stops it)
+slurm:
+	@if [ "$$(id -u)" = 0 ]; then tests/slurm/localslurm.sh install; \
+	else echo "not root: the SLURM test will be skipped"; fi
 
 $(PY):
 	python3 -m venv $(VENV)

@@ -6,7 +6,8 @@ from pathlib import Path
 from cgbench.aa_run import run_stage
 from cgbench.logs import to_log
 
-with to_log(snakemake.log[0]):
+resuming = (Path(snakemake.params.workdir) / f"{snakemake.wildcards.stage}.cpt").exists()
+with to_log(snakemake.log[0], resuming):
     out = dict(snakemake.output)
     perf_path = out.pop("perf")
     perf = run_stage(

@@ -52,6 +52,19 @@ def write_spec(tmp_path, smiles, beads, charge=0, name="MOL"):
     return path
 
 
+#: What a run of the workflow needs from the checkout.
+WORKFLOW_PARTS = ["Snakefile", "workflow", "config", "resources", "scripts", "envs", "profiles"]
+
+
+def copy_workflow(d):
+    """Copy the workflow into ``d``, so a test run never touches the checkout's results/."""
+    d.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        src = ROOT / part
+        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, d / part)
+    return d
+
+
 needs_gmx = pytest.mark.skipif(shutil.which("gmx") is None, reason="GROMACS (gmx) is not installed")
 
 

@@ -15,7 +15,8 @@ import time
 import numpy as np
 
 from .errors import EngineError
-from .gromacs import Gromacs, read_gro_box, tail
+from .gromacs import Gromacs, read_gro_box, stopped_at_maxh, tail
+from .walltime import TimeLimitReached, deadline, hours_until
 
 log = logging.getLogger("cgbench")
 
@@ -31,8 +32,13 @@ def _fingerprint(paths):
     return h.hexdigest()
 
 
-def run_stage(stage, mdp, gro, top, workdir, outputs, log_path, threads=1, executable="gmx", extra_inputs=()):
+def run_stage(stage, mdp, gro, top, workdir, outputs, log_path, threads=1, executable="gmx", extra_inputs=(),
+              stop_at=None):
     """grompp + mdrun of ``stage`` in ``workdir``, then copy results to ``outputs``.
+
+    Inside a batch job mdrun stops itself shortly before the job's time limit (``stop_at``, a
+    ``time.time()``; by default :func:`cgbench.walltime.deadline`), and :class:`TimeLimitReached`
+    is raised: the next attempt resumes from the checkpoint, so a stage may span several jobs.
 
     Parameters
     ----------
@@ -59,8 +65,15 @@ def run_stage(stage, mdp, gro, top, workdir, outputs, log_path, threads=1, execu
     log.info("%s: %s in %s with %d thread(s)", stage, "resuming from checkpoint" if resumed else "starting", work, threads)
     t0 = time.perf_counter()
     gmx.grompp(mdp, gro, top, f"{stage}.tpr", work, log_path, allow=ALLOWED_WARNINGS)
-    gmx.mdrun(f"{stage}.tpr", stage, work, log_path, threads=threads)
+    stop_at = deadline() if stop_at is None else stop_at
+    maxh = None if stop_at is None else hours_until(stop_at)
+    gmx.mdrun(f"{stage}.tpr", stage, work, log_path, threads=threads, maxh=maxh)
     wall = time.perf_counter() - t0
+    if maxh is not None and stopped_at_maxh(log_path):
+        raise TimeLimitReached(
+            f"{stage}: mdrun stopped at the job's time limit ({maxh:.2f} h) after {wall:.0f} s; its checkpoint "
+            f"in {work} is kept and the next attempt resumes from it"
+        )
     check_box(stage, gro, work / f"{stage}.gro", log_path)
     for suffix, dest in outputs.items():
         shutil.copyfile(work / f"{stage}.{suffix}", dest)

@@ -132,11 +132,12 @@ class Gromacs:
                 raise
             return self.run([*args, "-maxwarn", len(warnings)], cwd, log)
 
-    def mdrun(self, tpr, deffnm, cwd, log, threads=1, resume=True, rerun=None, extra=()):
+    def mdrun(self, tpr, deffnm, cwd, log, threads=1, resume=True, rerun=None, extra=(), maxh=None):
         """Run mdrun with ``-deffnm``; ``resume`` continues from ``<deffnm>.cpt`` when one exists.
 
         GROMACS writes a checkpoint every ``-cpt`` minutes (15 by default) and at the end, so a
-        killed run loses at most that much work.
+        killed run loses at most that much work. With ``maxh`` mdrun stops itself, checkpoint
+        written, after that many hours; :func:`stopped_at_maxh` then tells the run is unfinished.
         """
         # -v: progress and estimated finish time go to the log
         args = ["mdrun", "-v", "-s", tpr, "-deffnm", deffnm, "-nt", int(threads)]
@@ -145,6 +146,8 @@ class Gromacs:
             args += ["-cpi", cpt.name]
         if rerun is not None:
             args += ["-rerun", rerun]
+        if maxh is not None:
+            args += ["-maxh", f"{maxh:.4f}"]
         args += list(extra)
         return self.run(args, cwd, log, check_output=True)
 
@@ -161,6 +164,11 @@ class Gromacs:
                 [self.executable, *map(str, args)], cwd, tail(log),
                 reason=f"inserted only {inserted} of {nmol} molecules; lower the packing density",
             )
+
+
+def stopped_at_maxh(log):
+    """Whether the last mdrun in ``log`` stopped at its ``-maxh`` limit before the last step."""
+    return "Run time exceeded" in _since_last_command(log)
 
 
 def read_edr(path, terms=None):

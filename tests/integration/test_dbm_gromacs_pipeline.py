@@ -61,3 +61,51 @@ def test_train_resume_and_backmap_the_in_distribution_set(nvt, tmbt_files, tmp_p
             assert np.linalg.norm(ts.positions[b[:, 0]] - ts.positions[b[:, 1]], axis=1).max() < 8.0  # Angstrom
         if consistency == "project":
             assert info["reprojection_rmsd_nm"] < 1e-5
+
+
+class _SigtermAt:
+    """Sends this process SIGTERM after training batch ``k``, as SLURM does at a job's time limit."""
+
+    def __new__(cls, k):
+        import os
+        import signal
+
+        from lightning.pytorch.callbacks import Callback
+
+        class Sigterm(Callback):
+            def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+                if trainer.fit_loop.total_batch_idx == k:
+                    os.kill(os.getpid(), signal.SIGTERM)
+
+        return Sigterm()
+
+
+def test_training_interrupted_by_sigterm_or_a_deadline_resumes_where_it_stopped(nvt, tmbt_files, tmp_path,
+                                                                               monkeypatch):
+    import time
+
+    from cgbench.walltime import TimeLimitReached
+
+    mol = (tmbt_files["topology"], tmbt_files["mapping"], tmbt_files["cg_topology"])
+    params = dict(TRAIN, epochs=2, samples_per_epoch=32)  # 4 batches an epoch
+    ref = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, tmp_path / "ref", tmp_path / "ref.ckpt", params)
+    work, model = tmp_path / "work", tmp_path / "model.ckpt"
+    last = work / "checkpoints" / "last.ckpt"
+    # SIGTERM in the middle of the first epoch: last.ckpt is written before Lightning stops the fit
+    with pytest.raises(TimeLimitReached, match="SIGTERM"):
+        dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, work, model, params, callbacks=[_SigtermAt(2)])
+    import torch
+
+    assert 0 < torch.load(last, weights_only=False)["global_step"] < ref["steps"] and not model.exists()
+    # a batch job whose time limit is reached at once: training stops at the first batch end
+    monkeypatch.setenv("SLURM_JOB_ID", "1")
+    monkeypatch.setenv("SLURM_JOB_END_TIME", str(time.time() + 0.5))
+    before = torch.load(last, weights_only=False)["global_step"]
+    with pytest.raises(TimeLimitReached, match="time limit"):
+        dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, work, model, params)
+    assert torch.load(last, weights_only=False)["global_step"] > before
+    monkeypatch.delenv("SLURM_JOB_ID")
+    monkeypatch.delenv("SLURM_JOB_END_TIME")
+    # the next attempt resumes and ends where an uninterrupted run ends
+    done = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, work, model, params)
+    assert done["steps"] == ref["steps"] and done["epochs"] == ref["epochs"] and model.exists()

@@ -117,3 +117,28 @@ def test_box_too_small_for_cutoff_is_refused_before_packing(tmp_path, tmbt_files
                     tmp_path / "s.top", tmp_path / "m.itp", n_molecules=4, density_g_cm3=0.3,
                     cutoff_nm=1.3, seed=1, executable="gmx", log_path=tmp_path / "log")
     assert not (tmp_path / "p.gro").exists()
+
+
+def test_stage_stops_before_the_job_limit_and_the_next_attempt_finishes(tmp_path, tmbt_files, root):
+    import time
+
+    from cgbench.walltime import TimeLimitReached
+
+    cfg = tiny_aa(root, nvt={"time_ps": 20, "output_interval_ps": 1})
+    log = tmp_path / "run.log"
+    pack_system(tmbt_files["gro"], tmbt_files["itp"], tmbt_files["summary"], tmp_path / "packed.gro",
+                tmp_path / "system.top", tmp_path / "molecule.itp", n_molecules=4, density_g_cm3=0.3,
+                cutoff_nm=0.6, seed=3, executable="gmx", log_path=log)
+    write_mdp(tmp_path / "nvt.mdp", "nvt", cfg)
+    work = tmp_path / "w_nvt"
+    args = ("nvt", tmp_path / "nvt.mdp", tmp_path / "packed.gro", tmp_path / "system.top", work,
+            {"edr": tmp_path / "nvt.edr"}, log)
+    # a job whose limit is already here: mdrun gets the shortest -maxh and stops with a checkpoint
+    with pytest.raises(TimeLimitReached, match="next attempt resumes"):
+        run_stage(*args, threads=1, stop_at=time.time())
+    assert "-maxh" in log.read_text() and (work / "nvt.cpt").exists() and not (tmp_path / "nvt.edr").exists()
+    stopped = read_edr(work / "nvt.edr")["Time"][-1]
+    assert 0 < stopped < 20
+    out = run_stage(*args, threads=1, stop_at=time.time() + 3600)
+    assert out["resumed"]
+    np.testing.assert_allclose(read_edr(tmp_path / "nvt.edr")["Time"][-1], 20.0)

@@ -1,19 +1,17 @@
 """The Snakefile: planning on every shipped config, lint, config errors, and a real run on test.yaml."""
 
 from pathlib import Path
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import needs_gmx
+from conftest import copy_workflow, needs_gmx
 
 pytestmark = pytest.mark.workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-WORKFLOW_PARTS = ["Snakefile", "workflow", "config", "resources", "scripts", "envs"]
 
 
 def snakemake(*args, cwd=ROOT, timeout=600):
@@ -23,11 +21,7 @@ def snakemake(*args, cwd=ROOT, timeout=600):
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     """A copy of the workflow in a temporary directory, so tests never touch results/."""
-    d = tmp_path_factory.mktemp("wf")
-    for part in WORKFLOW_PARTS:
-        src = ROOT / part
-        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, d / part)
-    return d
+    return copy_workflow(tmp_path_factory.mktemp("wf"))
 
 
 @pytest.mark.parametrize("config", ["config.yaml", "paper.yaml", "test.yaml"])

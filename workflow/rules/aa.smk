@@ -61,6 +61,7 @@ rule aa_equilibrate:
         "results/logs/aa/{stage}.log",
     wildcard_constraints:
         stage="em|compress|anneal|cool|npt",
+    retries: aa_retries()
     conda:
         "../../envs/gromacs.yaml"
     envmodules:
@@ -92,6 +93,7 @@ rule aa_nvt:
         "results/logs/aa/{stage}.log",
     wildcard_constraints:
         stage="nvt",
+    retries: aa_retries()
     conda:
         "../../envs/gromacs.yaml"
     envmodules:

@@ -12,7 +12,7 @@ rule rescale_bonded:
     log:
         "results/logs/bonded/rescale.log",
     conda:
-        "../../envs/lammps-votca.yaml"
+        "../../envs/lammps.yaml"
     threads: config["threads"]["cg"]
     resources:
         mem_mb=4000,
@@ -45,7 +45,7 @@ rule cg_production:
     log:
         "results/logs/cg/{model}.log",
     conda:
-        "../../envs/lammps-votca.yaml"
+        "../../envs/lammps.yaml"
     threads: config["threads"]["cg"]
     resources:
         mem_mb=4000,

@@ -5,6 +5,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 
 from cgbench import aa as cgaa
+from cgbench import cost as cgcost
 from cgbench import config as cgconfig
 from cgbench.errors import ConfigError
 
@@ -16,6 +17,10 @@ except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
 AA = config["aa"]
+MAX_RUNTIME = config["cluster"]["max_runtime_min"]
+RETRIES = config["cluster"]["retries"]
+# sizes of one molecule, for the walltime estimates
+ATOMS_PER_MOLECULE, BEADS_PER_MOLECULE = cgcost.molecule_size(config["molecule"])
 AA_STAGES = cgaa.active_stages(AA)
 # stages that end with a structure and an energy file only; the NVT run has its own rule
 AA_EQUIL = [s for s in AA_STAGES if s != "nvt"]
@@ -48,13 +53,22 @@ def aa_mdp_values(wildcards):
 
 
 def aa_runtime_min(wildcards):
-    """Walltime of an MD stage, assuming a pessimistic 2 ns/day per 100,000 atoms-equivalent."""
-    if wildcards.stage == "em":
-        return 60
-    ps = AA[wildcards.stage]["time_ps"]
-    atoms = AA["n_molecules"] * 100
-    ns_per_day = max(0.5, 2.0 * 100_000 / atoms)
-    return int(30 + ps / 1000 / ns_per_day * 24 * 60 * 1.5)
+    """Walltime of an AA stage from measured GROMACS speed; longer stages resume across jobs."""
+    hours = cgcost.aa_core_hours(config, wildcards.stage, ATOMS_PER_MOLECULE)
+    return cgcost.runtime_min(hours, config["threads"]["md"], cap=MAX_RUNTIME)
+
+
+def aa_retries():
+    """Attempts beyond the first for AA stages: the longest stage's share of jobs, plus spares."""
+    needed = max(
+        cgcost.attempts(
+            cgcost.aa_core_hours(config, s, ATOMS_PER_MOLECULE),
+            config["threads"]["md"],
+            MAX_RUNTIME,
+        )
+        for s in AA_STAGES
+    )
+    return needed - 1 + config["cluster"]["retries"]
 
 
 def final_outputs():
@@ -95,21 +109,41 @@ def ibi_chunk_size(wildcards):
 
 
 def ibi_runtime_min(wildcards):
-    """Walltime of a chunk: VOTCA's overhead (about 20 s) plus MD at a pessimistic 50 ns/day."""
-    per_iteration_s = 20 + IBI["run_ps"] / 1000 / 50 * 86400
-    return int(10 + ibi_chunk_size(wildcards) * per_iteration_s * 1.5 / 60)
+    """Walltime of a chunk of IBI iterations (LAMMPS and VOTCA) from measured speeds."""
+    per_iteration = cgcost.ibi_iteration_core_hours(config, BEADS_PER_MOLECULE)
+    hours = ibi_chunk_size(wildcards) * per_iteration
+    return cgcost.runtime_min(hours, config["threads"]["cg"], cap=MAX_RUNTIME)
+
+
+def ibi_group(wildcards):
+    """Cluster job of a chunk: ``ibi.chunks_per_job`` consecutive chunks share one."""
+    return f"ibi{(int(wildcards.chunk) - 1) // IBI['chunks_per_job']:03d}"
 
 
 def cg_model(wildcards):
     return config["cg_models"][wildcards.model]
 
 
-def cg_runtime_min(wildcards):
+def cg_runtime_min(wildcards, attempt):
+    """Walltime of a CG production from measured LAMMPS speed, longer on each retry (no restart)."""
     model = config["cg_models"][wildcards.model]
     ps = config["cg_production"]["time_ps"]
     if model["density"] == "npt":
         ps += config["cg_production"]["npt_ps"]
-    return int(30 + ps / 1000 / 50 * 24 * 60 * 1.5)
+    beads = AA["n_molecules"] * BEADS_PER_MOLECULE
+    hours = cgcost.cg_core_hours(beads, ps, model["timestep_fs"])
+    return attempt * cgcost.runtime_min(hours, config["threads"]["cg"], floor=30)
+
+
+def dbm_backmap_runtime_min(wildcards, attempt):
+    """Walltime of backmapping one test set, from the CPU speed (a GPU is faster)."""
+    costs = {
+        c.stage: c for c in cgcost.study(config, ATOMS_PER_MOLECULE, BEADS_PER_MOLECULE)
+    }
+    per_job = costs["DBM backmapping"].core_hours / costs["DBM backmapping"].jobs
+    return attempt * cgcost.runtime_min(
+        per_job, config["threads"]["dbm"], cap=MAX_RUNTIME
+    )
 
 
 def figure2_inputs(wildcards):

@@ -16,12 +16,14 @@ rule dbm_train:
         ),
     log:
         "results/logs/dbm/train.log",
+    # resumes from its last checkpoint; each attempt stops before the job's time limit
+    retries: RETRIES
     conda:
         "../../envs/torch.yaml"
     threads: config["threads"]["dbm"]
     resources:
         mem_mb=16000,
-        runtime=720,
+        runtime=MAX_RUNTIME,
         gpu=1,
     params:
         dbm=config["dbm"]["train"],
@@ -49,7 +51,7 @@ rule backmap_dbm:
     threads: config["threads"]["dbm"]
     resources:
         mem_mb=16000,
-        runtime=240,
+        runtime=dbm_backmap_runtime_min,
         gpu=1,
     params:
         dbm=config["dbm"]["backmap"],

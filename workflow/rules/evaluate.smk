@@ -75,7 +75,7 @@ rule cg_model_forces:
     log:
         "results/logs/evaluate/cgforces_{model}.log",
     conda:
-        "../../envs/lammps-votca.yaml"
+        "../../envs/lammps.yaml"
     threads: config["threads"]["cg"]
     resources:
         mem_mb=4000,

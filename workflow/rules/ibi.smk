@@ -10,7 +10,7 @@ rule ibi_setup:
     log:
         "results/logs/ibi/setup.log",
     conda:
-        "../../envs/lammps-votca.yaml"
+        "../../envs/votca.yaml"
     threads: config["threads"]["cg"]
     resources:
         mem_mb=2000,
@@ -35,10 +35,11 @@ rule ibi_chunk:
         "results/logs/ibi/chunk_{chunk}.log",
     wildcard_constraints:
         chunk=r"\d{3}",
+    retries: RETRIES
     group:
-        "ibi"
+        ibi_group
     conda:
-        "../../envs/lammps-votca.yaml"
+        "../../envs/votca.yaml"
     threads: config["threads"]["cg"]
     resources:
         mem_mb=4000,
@@ -65,7 +66,7 @@ rule ibi_finish:
     log:
         "results/logs/ibi/finish.log",
     conda:
-        "../../envs/lammps-votca.yaml"
+        "../../envs/votca.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -33,9 +33,10 @@ __all__ = ["load_spec", "load_frames", "write_test_set", "train", "backmap", "ev
 #: DataModule keys (see :class:`DBMDataModule`); ``frame_stride`` thins the AA frames on reading.
 DATA_DEFAULTS = dict(train_fraction=0.8, batch_size=64, env_cutoff_nm=0.7, max_env_beads=None,
                      samples_per_epoch=None, val_samples=256, augment=True, seed=0, frame_stride=1)
-#: Trainer keys. ``threads`` caps torch's CPU threads (None: torch's default).
+#: Trainer keys. ``threads`` caps torch's CPU threads (None: torch's default); ``checkpoint_minutes``
+#: is the interval of mid-epoch checkpoints (None: at epoch ends, SIGTERM and job deadlines only).
 TRAINER_DEFAULTS = dict(epochs=40, accelerator="auto", devices=1, progress_bar=True, log_every_n_steps=10,
-                        threads=None)
+                        threads=None, checkpoint_minutes=15)
 #: Backmapping keys (see :class:`Backmapper`); ``accelerator`` is "auto", "cpu" or "cuda".
 BACKMAP_DEFAULTS = dict(n_gibbs=2, n_candidates=4, consistency="none", batch_size=512, conflict_cutoff_nm=None,
                         seed=0, accelerator="auto", threads=None)
@@ -123,11 +124,12 @@ def write_test_set(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_to
 
 
 def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_json, workdir, model_out,
-          params=None):
+          params=None, callbacks=()):
     """Train DBM on the first part of an AA trajectory.
 
-    Checkpoints go to ``<workdir>/checkpoints`` (``last.ckpt`` after every epoch; a rerun resumes
-    from it) and CSV logs to ``<workdir>/logs/version_*/metrics.csv``; ``workdir`` must not be a
+    Checkpoints go to ``<workdir>/checkpoints`` (``last.ckpt`` after every epoch, every
+    ``checkpoint_minutes``, on SIGTERM and before a batch job's time limit; a rerun resumes from it;
+    see :mod:`cgbench.dbm.checkpoint`) and CSV logs to ``<workdir>/logs/version_*/metrics.csv``; ``workdir`` must not be a
     Snakemake output. The final checkpoint is copied to ``model_out``.
 
     Parameters
@@ -139,6 +141,13 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
     workdir, model_out : path
     params : dict
         Flat dict of model, data and trainer keys.
+    callbacks : sequence of lightning.pytorch.Callback
+        Added to cgbench's own.
+
+    Raises
+    ------
+    cgbench.walltime.TimeLimitReached
+        Training stopped early (SIGTERM, or a batch job's time limit) with ``last.ckpt`` written.
 
     Returns
     -------
@@ -149,7 +158,10 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+    from ..walltime import TimeLimitReached, deadline
+    from .checkpoint import ResumableCheckpoint, cluster_plugins
     from .module import DBM
 
     p = _split_params(params)
@@ -167,16 +179,25 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
     ckpt_dir = workdir / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     tr = p["trainer"]
+    every = tr["checkpoint_minutes"]
     trainer = L.Trainer(
         max_epochs=int(tr["epochs"]), accelerator=tr["accelerator"], devices=tr["devices"],
         logger=CSVLogger(str(workdir), name="logs"), enable_progress_bar=bool(tr["progress_bar"]),
         log_every_n_steps=int(tr["log_every_n_steps"]), default_root_dir=str(workdir),
-        callbacks=[ModelCheckpoint(dirpath=str(ckpt_dir), save_last=True, save_top_k=0, every_n_epochs=1)],
-        num_sanity_val_steps=0,
+        callbacks=[ModelCheckpoint(dirpath=str(ckpt_dir), save_last=True, save_top_k=0, every_n_epochs=1),
+                   ResumableCheckpoint(last, every_s=None if every is None else 60 * float(every),
+                                       stop_at=deadline()), *callbacks],
+        plugins=cluster_plugins(), num_sanity_val_steps=0,
     )
     if last.exists():
         log.info("dbm: resuming from %s", last)
-    trainer.fit(model, datamodule=dm, ckpt_path=str(last) if last.exists() else None)
+    try:
+        trainer.fit(model, datamodule=dm, ckpt_path=str(last) if last.exists() else None)
+    except SIGTERMException:
+        # Lightning ends the fit with SystemExit(None), which would exit 0 without a model
+        raise TimeLimitReached(
+            f"dbm: training stopped by SIGTERM at step {trainer.global_step}; the next attempt resumes from "
+            f"{last}") from None
     Path(model_out).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(last, model_out)
     metrics = Path(trainer.logger.log_dir) / "metrics.csv"

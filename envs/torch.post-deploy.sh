@@ -1,0 +1,1 @@
+install-cgbench.sh
