@@ -6,8 +6,7 @@ from pathlib import Path
 from cgbench.aa_run import run_stage
 from cgbench.logs import to_log
 
-resuming = (Path(snakemake.params.workdir) / f"{snakemake.wildcards.stage}.cpt").exists()
-with to_log(snakemake.log[0], resuming):
+with to_log(snakemake.log[0]):
     out = dict(snakemake.output)
     perf_path = out.pop("perf")
     perf = run_stage(

@@ -7,21 +7,15 @@ import sys
 
 
 @contextmanager
-def to_log(path, resuming=False):
+def to_log(path):
     """Redirect stdout, stderr and the ``cgbench`` logger to ``path`` for the block.
 
     The file is opened in append mode so that engine output appended by subprocesses between
-    Python's own writes is never overwritten. Work that starts afresh starts the file afresh;
-    work that ``resuming`` from a checkpoint of an earlier job appends to it, so the log of a
-    stage that spans several jobs tells the whole story.
+    Python's own writes is never overwritten.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not resuming:
-        path.write_text("")
-    else:
-        with open(path, "a") as fh:
-            fh.write("\n=== resumed from a checkpoint ===\n")
+    path.write_text("")
     old = sys.stdout, sys.stderr
     with open(path, "a", buffering=1) as fh:
         sys.stdout = sys.stderr = fh
