@@ -55,3 +55,20 @@ def test_datamodule_rotates_training_environments_only(tmbt):
     assert set(val[0].tolist()) == {2}
     v1, v2 = dm.on_after_batch_transfer(val, 0), dm.on_after_batch_transfer(val, 0)
     assert torch.equal(v1.atom_pos, v2.atom_pos)
+
+
+def test_each_epoch_draws_its_own_samples_whatever_came_before(tmbt):
+    spec = tmbt_spec(tmbt)
+    fr = synthetic_frames(spec, n_frames=3, seed=5)
+
+    def draws(epoch):
+        dm = DBMDataModule(spec, fr, train_fraction=0.66, batch_size=4, samples_per_epoch=8, seed=1)
+
+        class Trainer:
+            current_epoch = epoch
+
+        dm.trainer = Trainer()
+        return [tuple(t.tolist()) for b in dm.train_dataloader() for t in b]
+
+    # a training resumed at epoch 2 (a fresh DataModule) draws what the uninterrupted run draws
+    assert draws(2) == draws(2) and draws(2) != draws(1)

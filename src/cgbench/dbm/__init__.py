@@ -187,7 +187,7 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
         callbacks=[ModelCheckpoint(dirpath=str(ckpt_dir), save_last=True, save_top_k=0, every_n_epochs=1),
                    ResumableCheckpoint(last, every_s=None if every is None else 60 * float(every),
                                        stop_at=deadline()), *callbacks],
-        plugins=cluster_plugins(), num_sanity_val_steps=0,
+        plugins=cluster_plugins(), num_sanity_val_steps=0, reload_dataloaders_every_n_epochs=1,
     )
     if last.exists():
         log.info("dbm: resuming from %s", last)

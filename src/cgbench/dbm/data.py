@@ -130,7 +130,10 @@ class DBMDataModule(L.LightningDataModule):
     def train_dataloader(self):
         ds = TensorDataset(*self._pairs(self.train_idx))
         n = len(ds) if self.samples_per_epoch is None else min(len(ds), int(self.samples_per_epoch))
-        sampler = RandomSampler(ds, num_samples=n, generator=torch.Generator().manual_seed(self.seed))
+        # a seed per epoch (the trainer reloads this loader every epoch): training resumed from a
+        # checkpoint draws the same samples in later epochs as an uninterrupted run would
+        epoch = getattr(self.trainer, "current_epoch", 0)
+        sampler = RandomSampler(ds, num_samples=n, generator=torch.Generator().manual_seed(self.seed + 1000 * epoch))
         return DataLoader(ds, batch_size=self.batch_size, sampler=sampler, drop_last=n >= 2 * self.batch_size,
                           num_workers=self.num_workers)
 
