@@ -135,3 +135,14 @@ def test_run_on_test_config(workdir):
     report = snakemake("--configfile", "config/test.yaml", "--report", "report.html", cwd=workdir)
     assert report.returncode == 0, report.stderr[-2000:]
     assert (workdir / "report.html").stat().st_size > 10_000
+
+
+def test_a_molecule_that_makes_no_sense_fails_before_any_job(workdir):
+    bad = workdir / "badmol.yaml"
+    spec = (workdir / "resources" / "tmbt" / "molecule.yaml").read_text()
+    (workdir / "resources" / "tmbt" / "bad.yaml").write_text(
+        "\n".join('smiles: "c1ccc(cc1"' if line.startswith("smiles:") else line for line in spec.splitlines()))
+    bad.write_text("molecule: resources/tmbt/bad.yaml\n")
+    res = snakemake("-n", "--configfile", "config/test.yaml", "badmol.yaml", cwd=workdir)
+    assert res.returncode != 0
+    assert "invalid SMILES 'c1ccc(cc1'" in res.stderr + res.stdout

@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 from cgbench import aa as cgaa
 from cgbench import cost as cgcost
 from cgbench import config as cgconfig
-from cgbench.errors import ConfigError
+from cgbench.errors import CgbenchError, ConfigError
 
 try:
     cgconfig.validate(
@@ -19,8 +19,11 @@ except ConfigError as exc:
 AA = config["aa"]
 MAX_RUNTIME = config["cluster"]["max_runtime_min"]
 RETRIES = config["cluster"]["retries"]
-# sizes of one molecule, for the walltime estimates
-ATOMS_PER_MOLECULE, BEADS_PER_MOLECULE = cgcost.molecule_size(config["molecule"])
+# sizes of one molecule, for the walltime estimates (a molecule that makes no sense stops here)
+try:
+    ATOMS_PER_MOLECULE, BEADS_PER_MOLECULE = cgcost.molecule_size(config["molecule"])
+except CgbenchError as exc:
+    raise WorkflowError(str(exc)) from None
 AA_STAGES = cgaa.active_stages(AA)
 # stages that end with a structure and an energy file only; the NVT run has its own rule
 AA_EQUIL = [s for s in AA_STAGES if s != "nvt"]
