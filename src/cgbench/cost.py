@@ -13,8 +13,10 @@ several times faster, so the estimates are on the safe side for walltimes.
 from dataclasses import dataclass
 import math
 
-#: TMBT, 4416 atoms, PME with 1.3 nm cut-offs, 1 fs, ``-nt 2``: 19.8 ns/day (demo NVT)
-GMX_ATOM_NS_PER_CORE_DAY = 19.8 * 4416 / 2
+#: TMBT liquid (1.06 g/cm3), PME with 1.3 nm cut-offs, 1 fs, ``-nt 2``: 0.808 ns/day for 1728
+#: molecules (119,232 atoms; ``benchmarks/aa_md.py --replicate 3 --ps 0.5``). Per atom and core
+#: that is 48,200 atom-ns/day, against 48,500 for 512 molecules and 45,700 for 64: linear in size.
+GMX_ATOM_NS_PER_CORE_DAY = 0.808 * 119232 / 2
 #: IBI/model-B box, 448 beads, tabulated pairs and bonded terms, 1 fs, 1 thread: 371 ns/day
 LMP_BEAD_NS_PER_CORE_DAY = 371.0 * 448
 #: model A (bonds in a 1 fs r-RESPA inner loop, 10 fs outer step), 448 beads, 1 thread: 1650 ns/day

@@ -20,8 +20,8 @@ def test_tmbt_size():
 
 
 def test_md_cost_reproduces_the_measured_speed():
-    # the demo NVT: 4416 atoms at 19.8 ns/day on 2 threads; one day of it is 48 core-hours at 100 %
-    hours = cost.md_core_hours(4416, 19800, cost.GMX_ATOM_NS_PER_CORE_DAY)
+    # the benchmark: 119,232 atoms at 0.808 ns/day on 2 threads; one day of it is 48 core-hours at 100 %
+    hours = cost.md_core_hours(119232, 808, cost.GMX_ATOM_NS_PER_CORE_DAY)
     assert hours == pytest.approx(48 / cost.PARALLEL_EFFICIENCY)
 
 
