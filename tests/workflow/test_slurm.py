@@ -35,6 +35,36 @@ TEST_CLUSTER = {
 }
 #: DBM training long enough to need several one-minute jobs.
 DBM_TRAIN = {"epochs": 3, "samples_per_epoch": 1024, "checkpoint_minutes": None}
+#: The SLURM client commands that are logged on their way to the real ones.
+SLURM_COMMANDS = ("sbatch", "srun", "squeue", "sacct", "scancel", "scontrol", "sinfo", "sacctmgr", "sshare")
+
+
+def record_slurm_commands(bindir, log):
+    """Put a logging wrapper of each SLURM client command in ``bindir``.
+
+    With ``bindir`` first on PATH, every call (by Snakemake's executor, by the job steps inside the
+    batch jobs, which inherit the environment through ``--export=ALL``, and by Lightning) appends its
+    command line to ``log`` and then runs the real command.
+    """
+    import shutil
+
+    bindir.mkdir()
+    for name in SLURM_COMMANDS:
+        real = shutil.which(name)
+        if real is None:
+            continue
+        wrapper = bindir / name
+        wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "{name} $*" >> "{log}"\nexec {real} "$@"\n')
+        wrapper.chmod(0o755)
+
+
+def commands_seen(log):
+    """{command: number of calls} from a :func:`record_slurm_commands` log, and the log's lines."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    counts = {}
+    for line in lines:
+        counts[line.split()[0]] = counts.get(line.split()[0], 0) + 1
+    return counts, lines
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +87,20 @@ def test_profile_is_valid_yaml_with_gpu_rules():
         assert profile["set-resources"][rule]["gpu"] == 1 and profile["set-resources"][rule]["cpus_per_gpu"] == "threads"
 
 
+def test_profile_plans_the_paper_scale_study(tmp_path):
+    wf = copy_workflow(tmp_path / "wf")
+    res = subprocess.run([SNAKEMAKE, "--profile", "profiles/slurm", "-n", "--configfile", "config/paper.yaml"],
+                         cwd=wf, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    # the GPU rules carry the profile's GPU request (a dry run evaluates "threads" as a local run
+    # would, so the CPUs per GPU are checked on a real submission in the test below); long AA
+    # stages are capped at a day and retried
+    for rule in ("dbm_train", "backmap_dbm"):
+        block = res.stdout[res.stdout.index(f"rule {rule}:"):].split("\n\n")[0]
+        assert "gpu=1" in block and "cpus_per_gpu=" in block, block
+    assert "runtime=1440" in res.stdout
+
+
 def test_workflow_runs_through_sbatch_and_dbm_resumes_after_its_time_limit(cluster, tmp_path):
     wf = copy_workflow(tmp_path / "wf")
     profile = yaml.safe_load((wf / "profiles" / "slurm" / "config.yaml").read_text())
@@ -71,13 +115,19 @@ def test_workflow_runs_through_sbatch_and_dbm_resumes_after_its_time_limit(clust
     cfg["cluster"] = {"retries": 6}
     (wf / "config" / "slurm.yaml").write_text(yaml.safe_dump(cfg))
 
+    calls = tmp_path / "slurm_commands.log"
+    record_slurm_commands(tmp_path / "bin", calls)
+    env = dict(os.environ, PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+
     slurmctld_log = cluster / "log" / "slurmctld.log"
     seen_before = slurmctld_log.read_text().count("_slurm_rpc_submit_batch_job")
     res = subprocess.run([SNAKEMAKE, "--profile", "profiles/testcluster", "--configfile", "config/slurm.yaml"],
-                         cwd=wf, capture_output=True, text=True, timeout=2400)
+                         cwd=wf, env=env, capture_output=True, text=True, timeout=2400)
     out = res.stdout + res.stderr
     (tmp_path / "snakemake.log").write_text(out)
     assert res.returncode == 0, out[-4000:]
+    counts, lines = commands_seen(calls)
+    (tmp_path / "slurm_commands.json").write_text(json.dumps(counts, indent=1))
 
     # every job went through sbatch: the controller accepted one batch job per submission
     submitted = re.findall(r"Job \S+ has been submitted with SLURM jobid (\d+)", out)
@@ -85,6 +135,16 @@ def test_workflow_runs_through_sbatch_and_dbm_resumes_after_its_time_limit(clust
     assert rpc.count("_slurm_rpc_submit_batch_job") - seen_before == len(submitted) >= 20
     for jobid in submitted:
         assert f"JobId={jobid} " in rpc
+    # the commands on the way there: one sbatch per job, job states polled with squeue (the
+    # profile's choice), every job's rule run as an srun step inside its allocation (GPU rules'
+    # steps with the GPU and its CPUs), and nobody requeued a job behind Snakemake's back
+    # (Lightning's SLURM auto-requeue is off)
+    assert counts.get("sbatch") == len(submitted), counts
+    assert any(line.startswith("squeue --format") for line in lines), counts
+    assert counts.get("srun", 0) >= len(submitted), counts
+    gpu_steps = [line for line in lines if line.startswith("srun") and "--target-jobs dbm_train" in line]
+    assert gpu_steps and all("--gpus=1" in line and "--cpus-per-gpu=2" in line for line in gpu_steps)
+    assert not [line for line in lines if line.startswith("scontrol requeue")], lines
     slurm_logs = wf / ".snakemake" / "slurm_logs"
     logs = list(slurm_logs.rglob("*.log"))
     folders = {p.relative_to(slurm_logs).parts[0] for p in logs}
@@ -97,10 +157,14 @@ def test_workflow_runs_through_sbatch_and_dbm_resumes_after_its_time_limit(clust
     assert len(attempts) >= 2
     for log in attempts:
         job = subprocess.run(["scontrol", "show", "job", log.stem], capture_output=True, text=True).stdout
-        assert "TresPerJob=gres:gpu:1" in job and "CpusPerTres=gres:gpu:" in job and "TimeLimit=00:01:00" in job, job
+        # --cpus-per-gpu is the rule's threads (config threads.dbm, default 2)
+        assert "TresPerJob=gres:gpu:1" in job and "CpusPerTres=gres:gpu:2" in job and "TimeLimit=00:01:00" in job, job
     # each attempt but the last stopped before its limit (or on SLURM's SIGTERM) with a checkpoint,
     # and the last one resumed from it
     text = "\n".join(p.read_text() for p in attempts)
+    # retries are the submitting Snakemake's: a job whose training stopped does not restart it in
+    # the seconds it has left
+    assert "Trying to restart job" not in text
     assert re.search(r"training stopped (before the job's time limit|by SIGTERM) at step", text)
     assert "dbm: resuming from" in (wf / "results" / "logs" / "dbm" / "train.log").read_text()
     summary = json.loads((wf / "results" / "dbm" / "training.json").read_text())

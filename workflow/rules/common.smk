@@ -18,7 +18,11 @@ except ConfigError as exc:
 
 AA = config["aa"]
 MAX_RUNTIME = config["cluster"]["max_runtime_min"]
-RETRIES = config["cluster"]["retries"]
+# Retries belong to the Snakemake that submits the jobs. Inside a cluster job (remote mode) a
+# retry would restart a stage that stopped for the job's time limit in the seconds the job has
+# left, and SLURM would kill it mid-checkpoint.
+IN_JOB = workflow.remote_exec
+RETRIES = 0 if IN_JOB else config["cluster"]["retries"]
 # sizes of one molecule, for the walltime estimates (a molecule that makes no sense stops here)
 try:
     ATOMS_PER_MOLECULE, BEADS_PER_MOLECULE = cgcost.molecule_size(config["molecule"])
@@ -63,6 +67,8 @@ def aa_runtime_min(wildcards):
 
 def aa_retries():
     """Attempts beyond the first for AA stages: the longest stage's share of jobs, plus spares."""
+    if IN_JOB:
+        return 0
     needed = max(
         cgcost.attempts(
             cgcost.aa_core_hours(config, s, ATOMS_PER_MOLECULE),
@@ -71,7 +77,7 @@ def aa_retries():
         )
         for s in AA_STAGES
     )
-    return needed - 1 + config["cluster"]["retries"]
+    return needed - 1 + RETRIES
 
 
 def final_outputs():
