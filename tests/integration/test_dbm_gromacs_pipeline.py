@@ -80,32 +80,57 @@ class _SigtermAt:
         return Sigterm()
 
 
+class _Batches:
+    """Records the (frame, bead) pairs and the augmentation rotations of every training batch."""
+
+    def __new__(cls):
+        from lightning.pytorch.callbacks import Callback
+
+        class Batches(Callback):
+            def __init__(self):
+                self.pairs, self.rotations = [], []
+
+            def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+                self.pairs.append(list(zip(batch.frame.tolist(), batch.centre.tolist())))
+                self.rotations.append(batch.rot.detach().cpu().clone())
+
+        return Batches()
+
+
 def test_training_interrupted_by_sigterm_or_a_deadline_resumes_where_it_stopped(nvt, tmbt_files, tmp_path,
                                                                                monkeypatch):
     import time
+
+    import torch
 
     from cgbench.walltime import TimeLimitReached
 
     mol = (tmbt_files["topology"], tmbt_files["mapping"], tmbt_files["cg_topology"])
     params = dict(TRAIN, epochs=2, samples_per_epoch=32)  # 4 batches an epoch
-    ref = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, tmp_path / "ref", tmp_path / "ref.ckpt", params)
+    seen_ref, seen = _Batches(), [_Batches() for _ in range(3)]
+    ref = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, tmp_path / "ref", tmp_path / "ref.ckpt", params,
+                    callbacks=[seen_ref])
     work, model = tmp_path / "work", tmp_path / "model.ckpt"
     last = work / "checkpoints" / "last.ckpt"
     # SIGTERM in the middle of the first epoch: last.ckpt is written before Lightning stops the fit
     with pytest.raises(TimeLimitReached, match="SIGTERM"):
-        dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, work, model, params, callbacks=[_SigtermAt(2)])
-    import torch
-
+        dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, work, model, params, callbacks=[_SigtermAt(1), seen[0]])
     assert 0 < torch.load(last, weights_only=False)["global_step"] < ref["steps"] and not model.exists()
     # a batch job whose time limit is reached at once: training stops at the first batch end
     monkeypatch.setenv("SLURM_JOB_ID", "1")
     monkeypatch.setenv("SLURM_JOB_END_TIME", str(time.time() + 0.5))
     before = torch.load(last, weights_only=False)["global_step"]
     with pytest.raises(TimeLimitReached, match="time limit"):
-        dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, work, model, params)
+        dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, work, model, params, callbacks=[seen[1]])
     assert torch.load(last, weights_only=False)["global_step"] > before
     monkeypatch.delenv("SLURM_JOB_ID")
     monkeypatch.delenv("SLURM_JOB_END_TIME")
     # the next attempt resumes and ends where an uninterrupted run ends
-    done = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, work, model, params)
+    done = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, work, model, params, callbacks=[seen[2]])
     assert done["steps"] == ref["steps"] and done["epochs"] == ref["epochs"] and model.exists()
+    # across the three attempts, training used the batches and rotations of the uninterrupted run,
+    # each once, in the same order (the first two attempts stopped in the middle of the first epoch)
+    assert [len(s.pairs) for s in seen[:2]] == [2, 1]
+    assert sum((s.pairs for s in seen), []) == seen_ref.pairs
+    rotations = sum((s.rotations for s in seen), [])
+    assert all(torch.allclose(a, b) for a, b in zip(rotations, seen_ref.rotations, strict=True))

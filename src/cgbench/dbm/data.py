@@ -108,6 +108,7 @@ class DBMDataModule(L.LightningDataModule):
         self.train_idx, self.test_idx = split(len(frames), train_fraction)
         self._device_data = {}
         self._rng = torch.Generator().manual_seed(self.seed + 1)
+        self._train_loader = None
         self.builder = None
         self.profile = False  #: time environment building (synchronises the device; for benchmarks)
         self.environment_s = 0.0
@@ -131,11 +132,14 @@ class DBMDataModule(L.LightningDataModule):
         ds = TensorDataset(*self._pairs(self.train_idx))
         n = len(ds) if self.samples_per_epoch is None else min(len(ds), int(self.samples_per_epoch))
         # a seed per epoch (the trainer reloads this loader every epoch): training resumed from a
-        # checkpoint draws the same samples in later epochs as an uninterrupted run would
+        # checkpoint draws the same samples in later epochs as an uninterrupted run would, and the
+        # loader's state carries it through the rest of an interrupted epoch
         epoch = getattr(self.trainer, "current_epoch", 0)
         sampler = RandomSampler(ds, num_samples=n, generator=torch.Generator().manual_seed(self.seed + 1000 * epoch))
-        return DataLoader(ds, batch_size=self.batch_size, sampler=sampler, drop_last=n >= 2 * self.batch_size,
-                          num_workers=self.num_workers)
+        self._train_loader = ResumableLoader(
+            ds, epoch=epoch, augment_rng=self._rng, batch_size=self.batch_size, sampler=sampler,
+            drop_last=n >= 2 * self.batch_size, num_workers=self.num_workers)
+        return self._train_loader
 
     def val_dataloader(self):
         if self.val_samples <= 0 or len(self.test_idx) == 0:
@@ -159,6 +163,10 @@ class DBMDataModule(L.LightningDataModule):
             t0 = time.perf_counter()
         R, X, box = self.device_frames(frame.device)
         training = self.trainer is not None and self.trainer.training
+        if training and self._train_loader is not None:
+            # counted here, where the batch is used, not where the loader hands it out: Lightning
+            # fetches a batch ahead
+            self._train_loader.batches_used += 1
         angle = None
         if self.augment and training:
             angle = (torch.rand(len(frame), generator=self._rng) * 2 * np.pi).to(frame.device)
@@ -167,6 +175,50 @@ class DBMDataModule(L.LightningDataModule):
             _sync(frame.device)
             self.environment_s += time.perf_counter() - t0
         return env
+
+
+class ResumableLoader(DataLoader):
+    """The training DataLoader, resumable in the middle of an epoch.
+
+    Lightning saves :meth:`state_dict` in its checkpoints and hands it back to
+    :meth:`load_state_dict` when training resumes, before the epoch's batches are drawn. The state
+    is the epoch, how many of its batches training has used, and the augmentation generator, so a
+    training stopped mid-epoch continues with the batches and rotations an uninterrupted run would
+    have drawn next, instead of starting the epoch's sequence again.
+
+    Parameters
+    ----------
+    epoch : int
+        The epoch this loader draws for (its sampler is seeded by it).
+    augment_rng : torch.Generator
+        The generator of the random rotations, saved and restored with the loader.
+    """
+
+    def __init__(self, dataset, *, epoch=0, augment_rng=None, **kwargs):
+        super().__init__(dataset, **kwargs)
+        self.epoch, self.augment_rng = int(epoch), augment_rng
+        self.batches_used = 0
+
+    def state_dict(self):
+        state = {"epoch": self.epoch, "batches_used": self.batches_used}
+        if self.augment_rng is not None:
+            state["augment_rng"] = self.augment_rng.get_state()
+        return state
+
+    def load_state_dict(self, state):
+        if self.augment_rng is not None and "augment_rng" in state:
+            self.augment_rng.set_state(state["augment_rng"])
+        # a checkpoint written at an epoch's end belongs to the epoch before this loader's
+        self.batches_used = int(state["batches_used"]) if int(state["epoch"]) == self.epoch else 0
+
+    def __iter__(self):
+        if self.batches_used >= len(self):  # a finished pass: the next one starts afresh
+            self.batches_used = 0
+        it = super().__iter__()
+        # the batches are (frame, bead) index pairs, so drawing and dropping the used ones is cheap
+        for _ in range(self.batches_used):
+            next(it)
+        return it
 
 
 def _sync(device):
