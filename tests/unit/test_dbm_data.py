@@ -57,18 +57,27 @@ def test_datamodule_rotates_training_environments_only(tmbt):
     assert torch.equal(v1.atom_pos, v2.atom_pos)
 
 
+def epoch_loader(spec, frames, epoch, samples_per_epoch):
+    """The training loader of a fresh DataModule (as after a restart) for ``epoch``."""
+    dm = DBMDataModule(spec, frames, train_fraction=0.66, batch_size=4, samples_per_epoch=samples_per_epoch, seed=1)
+
+    class Trainer:
+        current_epoch = epoch
+
+    dm.trainer = Trainer()
+    return dm.train_dataloader()
+
+
+def drawn(loader):
+    return [tuple(t.tolist()) for b in loader for t in b]
+
+
 def test_each_epoch_draws_its_own_samples_whatever_came_before(tmbt):
     spec = tmbt_spec(tmbt)
     fr = synthetic_frames(spec, n_frames=3, seed=5)
 
     def draws(epoch):
-        dm = DBMDataModule(spec, fr, train_fraction=0.66, batch_size=4, samples_per_epoch=8, seed=1)
-
-        class Trainer:
-            current_epoch = epoch
-
-        dm.trainer = Trainer()
-        return [tuple(t.tolist()) for b in dm.train_dataloader() for t in b]
+        return drawn(epoch_loader(spec, fr, epoch, 8))
 
     # a training resumed at epoch 2 (a fresh DataModule) draws what the uninterrupted run draws
     assert draws(2) == draws(2) and draws(2) != draws(1)
@@ -77,27 +86,14 @@ def test_each_epoch_draws_its_own_samples_whatever_came_before(tmbt):
 def test_loader_state_resumes_an_epoch_after_the_batches_used(tmbt):
     spec = tmbt_spec(tmbt)
     fr = synthetic_frames(spec, n_frames=3, seed=5)
-
-    def loader(epoch):
-        dm = DBMDataModule(spec, fr, train_fraction=0.66, batch_size=4, samples_per_epoch=16, seed=1)
-
-        class Trainer:
-            current_epoch = epoch
-
-        dm.trainer = Trainer()
-        return dm.train_dataloader()
-
-    def batches(it):
-        return [tuple(t.tolist()) for b in it for t in b]
-
-    first = loader(0)
-    full = batches(first)
+    first = epoch_loader(spec, fr, 0, 16)
+    full = drawn(first)
     first.batches_used = 2  # what training had used when the checkpoint was written
     state = first.state_dict()
     # the same epoch, resumed: the rest of its batches; the next epoch: all of its own
-    resumed = loader(0)
+    resumed = epoch_loader(spec, fr, 0, 16)
     resumed.load_state_dict(state)
-    assert batches(resumed) == full[2 * 2:]
-    nxt = loader(1)
+    assert drawn(resumed) == full[2 * 2:]
+    nxt = epoch_loader(spec, fr, 1, 16)
     nxt.load_state_dict(state)
-    assert len(batches(nxt)) == len(full) and batches(nxt) != full
+    assert len(drawn(nxt)) == len(full) and drawn(nxt) != full
