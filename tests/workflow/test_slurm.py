@@ -7,10 +7,12 @@ a one-minute walltime that it cannot finish in, so it has to stop before the lim
 its checkpoint in the retries, as the study's training does on a cluster.
 """
 
+from collections import Counter
 import json
 import os
 from pathlib import Path
 import re
+import shutil
 import subprocess
 import sys
 
@@ -46,8 +48,6 @@ def record_slurm_commands(bindir, log):
     batch jobs, which inherit the environment through ``--export=ALL``, and by Lightning) appends its
     command line to ``log`` and then runs the real command.
     """
-    import shutil
-
     bindir.mkdir()
     for name in SLURM_COMMANDS:
         real = shutil.which(name)
@@ -61,10 +61,7 @@ def record_slurm_commands(bindir, log):
 def commands_seen(log):
     """{command: number of calls} from a :func:`record_slurm_commands` log, and the log's lines."""
     lines = log.read_text().splitlines() if log.exists() else []
-    counts = {}
-    for line in lines:
-        counts[line.split()[0]] = counts.get(line.split()[0], 0) + 1
-    return counts, lines
+    return Counter(line.split()[0] for line in lines), lines
 
 
 @pytest.fixture(scope="module")
