@@ -35,8 +35,11 @@ TEST_CLUSTER = {
     # no accounting database, hence no accounts
     "slurm-no-account": True,
 }
-#: DBM training long enough to need several one-minute jobs.
-DBM_TRAIN = {"epochs": 3, "samples_per_epoch": 1024, "checkpoint_minutes": None}
+#: DBM training long enough to need several one-minute jobs (here 5 to 7; each job's start-up
+#: takes much of its minute).
+DBM_TRAIN = {"epochs": 2, "samples_per_epoch": 1024, "checkpoint_minutes": None}
+#: Attempts beyond the first, with room for a slow machine: a job retries nothing itself.
+RETRIES = 10
 #: The SLURM client commands that are logged on their way to the real ones.
 SLURM_COMMANDS = ("sbatch", "srun", "squeue", "sacct", "scancel", "scontrol", "sinfo", "sacctmgr", "sshare")
 
@@ -109,7 +112,7 @@ def test_workflow_runs_through_sbatch_and_dbm_resumes_after_its_time_limit(clust
     (wf / "profiles" / "testcluster" / "config.yaml").write_text(yaml.safe_dump(profile))
     cfg = yaml.safe_load((wf / "config" / "test.yaml").read_text())
     cfg["dbm"]["train"].update(DBM_TRAIN)
-    cfg["cluster"] = {"retries": 6}
+    cfg["cluster"] = {"retries": RETRIES}
     (wf / "config" / "slurm.yaml").write_text(yaml.safe_dump(cfg))
 
     calls = tmp_path / "slurm_commands.log"
