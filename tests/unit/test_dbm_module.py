@@ -8,6 +8,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
+from cgbench.dbm.checkpoint import no_srun_hint
 from cgbench.dbm.data import DBMDataModule
 from cgbench.dbm.module import DBM, ramp
 from cgbench.dbm.networks import Critic, Generator
@@ -72,10 +73,11 @@ def trained(tmbt, tmp_path_factory):
 
     before = bond_error()
     work = tmp_path_factory.mktemp("dbm_train")
-    trainer = L.Trainer(max_epochs=EPOCHS, logger=CSVLogger(str(work), name="logs"), enable_progress_bar=False,
-                        enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=1,
-                        callbacks=[ModelCheckpoint(dirpath=str(work / "ckpt"), save_last=True, save_top_k=0)])
-    trainer.fit(model, datamodule=dm)
+    with no_srun_hint():
+        trainer = L.Trainer(max_epochs=EPOCHS, logger=CSVLogger(str(work), name="logs"), enable_progress_bar=False,
+                            enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=1,
+                            callbacks=[ModelCheckpoint(dirpath=str(work / "ckpt"), save_last=True, save_top_k=0)])
+        trainer.fit(model, datamodule=dm)
     return dict(model=model, trainer=trainer, before=before, after=bond_error(), work=work, env=env, z=z)
 
 

@@ -161,7 +161,7 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from ..walltime import TimeLimitReached, deadline
-    from .checkpoint import ResumableCheckpoint, cluster_plugins
+    from .checkpoint import ResumableCheckpoint, cluster_plugins, no_srun_hint
     from .module import DBM
 
     p = _split_params(params)
@@ -192,7 +192,8 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
     if last.exists():
         log.info("dbm: resuming from %s", last)
     try:
-        trainer.fit(model, datamodule=dm, ckpt_path=str(last) if last.exists() else None)
+        with no_srun_hint():
+            trainer.fit(model, datamodule=dm, ckpt_path=str(last) if last.exists() else None)
     except SIGTERMException:
         # Lightning ends the fit with SystemExit(None), which would exit 0 without a model
         raise TimeLimitReached(

@@ -9,10 +9,12 @@ from ``last.ckpt``; Lightning's SLURM auto-requeue stays off (see :func:`cluster
 it would requeue the job behind Snakemake's back.
 """
 
+from contextlib import contextmanager
 import logging
 import os
 from pathlib import Path
 import time
+import warnings
 
 from lightning.pytorch.callbacks import Callback
 
@@ -68,14 +70,32 @@ class ResumableCheckpoint(Callback):
         log.info("dbm: checkpoint at step %d (%s): %s", trainer.global_step, why, self.path)
 
 
+def in_slurm_step(environ=None):
+    """Whether this process runs in a SLURM job step, as Lightning's ``SLURMEnvironment.detect()``
+    decides it: ``srun`` sets ``SLURM_NTASKS``, and jobs named ``bash`` or ``interactive`` are
+    allocations the user works in by hand."""
+    env = os.environ if environ is None else environ
+    return "SLURM_NTASKS" in env and env.get("SLURM_JOB_NAME") not in ("bash", "interactive")
+
+
 def cluster_plugins(environ=None):
     """Lightning's cluster environment for this process: SLURM's without auto-requeue inside a SLURM
-    job step, else the plain single-machine one (which also keeps Lightning from probing for SLURM
-    and warning that ``srun`` is not used)."""
+    job step, else the plain single-machine one."""
     from lightning.fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
 
-    env = os.environ if environ is None else environ
-    # SLURMEnvironment.detect() looks at SLURM_NTASKS, which srun sets for a job step
-    if "SLURM_NTASKS" in env and env.get("SLURM_JOB_NAME") not in ("bash", "interactive"):
+    if in_slurm_step(environ):
         return [SLURMEnvironment(auto_requeue=False)]
     return [LightningEnvironment()]
+
+
+@contextmanager
+def no_srun_hint(environ=None):
+    """Outside a SLURM job step, silence Lightning's hint to prepend ``srun``.
+
+    A fresh fit probes ``SLURMEnvironment.detect()`` whatever the plugins say, and the probe warns
+    whenever an ``srun`` is on ``PATH`` (a login node, a workstation with SLURM's client). The hint
+    is wrong here: Snakemake's SLURM executor starts the job step itself."""
+    with warnings.catch_warnings():
+        if not in_slurm_step(environ):
+            warnings.filterwarnings("ignore", message="The `srun` command is available on your system")
+        yield
