@@ -20,7 +20,7 @@ demo: install
 	@echo "report: results/report.html"
 
 test: install slurm
-	$(VENV)/bin/pytest -q tests
+	$(VENV)/bin/pytest -q --durations=8 tests
 
 lint: install
 	$(SNAKEMAKE) --lint --configfile config/test.yaml
