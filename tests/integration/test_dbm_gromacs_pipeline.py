@@ -4,7 +4,10 @@ Four TMBT molecules, 200 steps of minimisation and 100 NVT steps written every 2
 positions and forces, molecules split across the box as mdrun leaves them).
 """
 
+import os
+import signal
 
+from lightning.pytorch.callbacks import Callback
 import numpy as np
 import pytest
 
@@ -63,38 +66,26 @@ def test_train_resume_and_backmap_the_in_distribution_set(nvt, tmbt_files, tmp_p
             assert info["reprojection_rmsd_nm"] < 1e-5
 
 
-class _SigtermAt:
+class _SigtermAt(Callback):
     """Sends this process SIGTERM after training batch ``k``, as SLURM does at a job's time limit."""
 
-    def __new__(cls, k):
-        import os
-        import signal
+    def __init__(self, k):
+        self.k = k
 
-        from lightning.pytorch.callbacks import Callback
-
-        class Sigterm(Callback):
-            def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-                if trainer.fit_loop.total_batch_idx == k:
-                    os.kill(os.getpid(), signal.SIGTERM)
-
-        return Sigterm()
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.fit_loop.total_batch_idx == self.k:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
-class _Batches:
+class _Batches(Callback):
     """Records the (frame, bead) pairs and the augmentation rotations of every training batch."""
 
-    def __new__(cls):
-        from lightning.pytorch.callbacks import Callback
+    def __init__(self):
+        self.pairs, self.rotations = [], []
 
-        class Batches(Callback):
-            def __init__(self):
-                self.pairs, self.rotations = [], []
-
-            def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-                self.pairs.append(list(zip(batch.frame.tolist(), batch.centre.tolist())))
-                self.rotations.append(batch.rot.detach().cpu().clone())
-
-        return Batches()
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.pairs.append(list(zip(batch.frame.tolist(), batch.centre.tolist())))
+        self.rotations.append(batch.rot.detach().cpu().clone())
 
 
 def test_training_interrupted_by_sigterm_or_a_deadline_resumes_where_it_stopped(nvt, tmbt_files, tmp_path,

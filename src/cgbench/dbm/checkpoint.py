@@ -89,13 +89,13 @@ def cluster_plugins(environ=None):
 
 
 @contextmanager
-def no_srun_hint(environ=None):
+def no_srun_hint():
     """Outside a SLURM job step, silence Lightning's hint to prepend ``srun``.
 
     A fresh fit probes ``SLURMEnvironment.detect()`` whatever the plugins say, and the probe warns
     whenever an ``srun`` is on ``PATH`` (a login node, a workstation with SLURM's client). The hint
     is wrong here: Snakemake's SLURM executor starts the job step itself."""
     with warnings.catch_warnings():
-        if not in_slurm_step(environ):
+        if not in_slurm_step():
             warnings.filterwarnings("ignore", message="The `srun` command is available on your system")
         yield
