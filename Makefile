@@ -12,7 +12,7 @@ APT_PACKAGES := gromacs votca
 TORCH := torch==2.13.0
 STAMP := $(VENV)/.cgbench-installed
 
-.PHONY: demo test install system slurm lint clean
+.PHONY: demo test install system slurm lint clean pretrain
 
 demo: install
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/config.yaml
@@ -55,3 +55,13 @@ $(STAMP): pyproject.toml | $(PY)
 
 clean:
 	rm -rf results .snakemake
+
+# The shipped TMBT DBM model: an AA run of its own (config/dbm_pretrain.yaml, another seed than the
+# demo's), DBM training (resumes after an interruption), then resources/tmbt/dbm/{model.pt,MODEL.md}.
+PRETRAIN := pretrain
+pretrain: install
+	mkdir -p $(PRETRAIN) && ln -sfn ../resources $(PRETRAIN)/resources && ln -sfn ../config $(PRETRAIN)/config
+	$(SNAKEMAKE) --cores $(CORES) --directory $(PRETRAIN) results/dbm/shipped/model.pt --configfile config/dbm_pretrain.yaml
+	mkdir -p resources/tmbt/dbm
+	cp $(PRETRAIN)/results/dbm/shipped/{model.pt,MODEL.md,quality.json,training.png} resources/tmbt/dbm/
+	@echo "shipped: resources/tmbt/dbm/model.pt (card: resources/tmbt/dbm/MODEL.md)"

@@ -1,8 +1,10 @@
 """Quality of DBM backmapping on the in-distribution test set of a finished run.
 
 Compares the raw and the projected DBM backmaps of ``results/testsets/indist`` with the AA frames
-they came from: bond and angle JS divergences, intermolecular C-C RDF difference, re-projection
-RMSD (the study: 0.0056 nm) and the fraction of intermolecular atom pairs closer than 0.1 nm.
+they came from: bond and angle JS divergences, junction-bond errors, intermolecular C-C RDF
+difference, re-projection RMSD (the study: 0.0056 nm) and the fraction of intermolecular atom pairs
+closer than 0.1 nm; and, from the run's evaluation, per test set and method, the fraction of
+backmapped bead forces beyond the reference's 99.9 % quantile and the force-magnitude JS divergence.
 Prints one JSON line.
 
     python benchmarks/dbm_quality.py --results results
@@ -29,6 +31,32 @@ def held_out_reference(results, out_gro, out_xtc):
             w.write(u.atoms)
 
 
+def force_figures(results, quantile=0.999):
+    """Per method and test set: bead forces beyond the reference's quantile, and Table 2's JS."""
+    import numpy as np
+    import pandas as pd
+
+    from cgbench.evaluate import force_magnitudes
+
+    ref = np.load(results / "evaluate" / "aa.npz")
+    t2 = pd.read_csv(results / "evaluate" / "table2_js.csv")
+    out = {}
+    for key in ("forces_mean", "forces_net"):
+        if key not in ref:
+            continue
+        cut = np.quantile(force_magnitudes(ref[key]), quantile)
+        for path in sorted((results / "evaluate").glob("*/*.npz")):
+            method, testset = path.parent.name, path.stem
+            if method == "cgforces":
+                continue
+            mag = force_magnitudes(np.load(path)[key])
+            row = out.setdefault(f"{method}/{testset}", {})
+            row[f"beyond_q{quantile}_{key}"] = float(np.mean(~(mag <= cut)))
+    for _, row in t2.iterrows():
+        out.setdefault(f"{row['method']}/{row['test set']}", {})["js_nats"] = float(row["js"])
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", type=Path, default=Path("results"))
@@ -45,6 +73,9 @@ def main():
             out[method] = dbm.evaluate(ref, bm, cg, *mol)
     training = json.loads((r / "dbm" / "training.json").read_text())
     out["training_samples_per_s"] = training.get("mean_samples_per_s")
+    out["training"] = {k: training.get(k) for k in ("init_from", "generator_updates", "wall_s",
+                                                    "last_val_bond_rmse_nm", "last_val_junction_mae_nm")}
+    out["forces"] = force_figures(r)
     print(json.dumps(out, default=float))
 
 

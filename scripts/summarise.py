@@ -7,4 +7,4 @@ with to_log(snakemake.log[0]):
     sets = {(m, s): snakemake.input[f"{m}/{s}"] for m, s in snakemake.params.sets}
     cgforces = {m: snakemake.input[m] for m in snakemake.params.models}
     summarise(snakemake.input.aa, sets, cgforces, snakemake.input.mapped, snakemake.params.settings,
-              dict(snakemake.output), seed=snakemake.params.seed)
+              dict(snakemake.output), seed=snakemake.params.seed, dbm_training=snakemake.input.get("dbm_training"))

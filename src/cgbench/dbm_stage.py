@@ -60,3 +60,103 @@ def backmap_files(model, cg_gro, cg_traj, params, consistency, threads, out):
     info = dbm.backmap(model, cg_gro, cg_traj, out["gro"], out["trajectory"], p)
     Path(out["json"]).write_text(json.dumps(info, indent=1, default=str))
     log.info("DBM backmapping (%s): %s", consistency, json.dumps(info, default=str))
+
+
+def ship_files(model, tpr, trr, topology, mapping, cg_topology, training, metrics, backmap_params, train_fraction,
+               n_frames, threads, recipe, out):
+    """Turn a finished training into a shipped model: weights file, measured quality, model card.
+
+    Quality is measured on ``n_frames`` evenly spread held-out frames of the same AA run (never
+    trained on), backmapped raw (no projection) with ``backmap_params``.
+    """
+    import numpy as np
+    import torch
+
+    from .dbm import shipped
+    from .dbm.backmap import Backmapper
+    from .dbm.metrics import evaluate
+    from .evaluate_stage import held_out_start
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    spec = dbm.load_spec(topology, mapping, cg_topology)
+    frames = dbm.load_frames(tpr, trr, spec)
+    start = held_out_start(len(frames), train_fraction)
+    idx = np.unique(np.linspace(start, len(frames) - 1, n_frames).round().astype(int))
+    test = frames.subset(idx)
+    net = dbm.load_model(model, "cpu", molecule=spec)
+    p = {k: v for k, v in dict(backmap_params).items() if k not in ("accelerator", "threads", "batch_size")}
+    bm = Backmapper(net, **p)
+    x, info = bm.run(test.r, test.box)
+    q = evaluate(test.x, test.box, x, test.box, test.r, spec)
+    summary = json.loads(Path(training).read_text())
+    quality = {"frames": [int(i) for i in idx], "n_molecules": int(test.r.shape[1] // spec.n_beads),
+               "backmap": p | {"consistency": "none"}, "molecules_per_s_cpu": info["molecules_per_s"],
+               "reprojection_rmsd_nm": q["reprojection_rmsd_nm"], "junction_bonds": q["junction_bonds"],
+               "js_bond_mean_nats": q["js_bond_mean_nats"], "js_angle_mean_nats": q["js_angle_mean_nats"],
+               "rdf_cc_intermolecular_mean_abs_diff": q["rdf_cc_intermolecular_mean_abs_diff"],
+               "close_contacts": q["close_contacts"], "close_contacts_reference": q["close_contacts_reference"]}
+    training_record = {k: summary.get(k) for k in ("epochs", "steps", "generator_updates", "mean_samples_per_s",
+                                                     "last_val_bond_rmse_nm", "last_val_junction_mae_nm",
+                                                     "last_val_intra_mae_nm", "wall_s")}
+    written = shipped.export(net, out["model"], recipe=dict(recipe) | {"training": training_record},
+                             quality=quality)
+    Path(out["quality"]).write_text(json.dumps(quality | {"model": written}, indent=1, default=float))
+    curves = pd.read_csv(metrics)
+    plot_training(curves, out["png"])
+    Path(out["card"]).write_text(model_card(net, recipe, training_record, quality, written))
+    log.info("shipped DBM model: %s", json.dumps(written))
+
+
+def model_card(net, recipe, training, quality, written):
+    """A short Markdown card: what the model is, how it was made, what it measured."""
+    hp = {k: v for k, v in dict(net.hparams).items() if k != "molecule"}
+    jb = quality["junction_bonds"]
+    rows = [
+        ("raw re-projection RMSD (nm)", quality["reprojection_rmsd_nm"]),
+        ("junction-bond mean error, |<b> - <b_ref>| (nm)", jb["mean_error_nm"]),
+        ("junction-bond error bond by bond, mean absolute (nm)", jb["mae_nm"]),
+        ("junction-bond thermal spread of the reference (nm)", jb["spread_ref_nm"]),
+        ("bond JS, mean over bond types (nats)", quality["js_bond_mean_nats"]),
+        ("angle JS, mean over angle types (nats)", quality["js_angle_mean_nats"]),
+        ("intermolecular C-C RDF, mean absolute difference", quality["rdf_cc_intermolecular_mean_abs_diff"]),
+        ("atoms in an intermolecular pair closer than 0.1 nm (backmap / reference)",
+         f"{quality['close_contacts']['atom_fraction']:.4f} / {quality['close_contacts_reference']['atom_fraction']:.4f}"),
+        ("backmapping speed on the CPU (molecules/s)", quality["molecules_per_s_cpu"]),
+    ]
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
+    lines = [
+        f"# DBM model of {net.spec.name}",
+        "",
+        f"- file: `{Path(written['path']).name}` ({written['bytes'] / 1e6:.2f} MB: generator and critic weights, "
+        "no optimiser state)",
+        f"- molecule SHA-256: `{written['molecule_sha256']}` (checked on load; another molecule is refused)",
+        f"- made by: `{recipe.get('command', '')}`",
+        f"- data: {recipe.get('data', '')}",
+        f"- seeds: {recipe.get('seeds', '')}",
+        "",
+        "## Training",
+        "",
+        "| | |",
+        "|---|---|",
+        *(f"| {k} | {fmt(v)} |" for k, v in training.items() if v is not None),
+        "",
+        "Curves: `training.png` (supervised loss, critic and generator losses, validation bond errors).",
+        "",
+        "## Quality on held-out frames of the same AA run",
+        "",
+        f"{len(quality['frames'])} frames, {quality['n_molecules']} molecules each, backmapped without projection "
+        f"({', '.join(f'{k}={v}' for k, v in quality['backmap'].items())}).",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        *(f"| {k} | {fmt(v)} |" for k, v in rows),
+        "",
+        "## Hyperparameters",
+        "",
+        "```",
+        *(f"{k}: {v}" for k, v in sorted(hp.items())),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)

@@ -166,13 +166,15 @@ def _projection(settings):
     return "forces_" + settings["force_projection"]
 
 
-def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0):
+def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0, dbm_training=None):
     """Tables 1 and 2, the ranking, chi^2, and Figures 3 and 5.
 
     Parameters
     ----------
     sets : dict of (method, testset) -> path of its evaluation ``.npz``
     cgforce_npz : dict of model -> path of :func:`cg_model_forces` output
+    dbm_training : path, optional
+        DBM's training summary (``training.json``): the summary says where the model came from.
     """
     ref = np.load(aa_npz)
     data = {k: np.load(p) for k, p in sets.items()}
@@ -223,7 +225,8 @@ def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0):
 
     figure3(ref, data, methods, out["figure3"])
     figure5(ref_counts, edges, data, key, methods, out["figure5"])
-    Path(out["html"]).write_text(summary_html(t1, t2, ranking, pd.DataFrame(chi), settings))
+    notes = [dbm_provenance(json.loads(Path(dbm_training).read_text()))] if dbm_training else []
+    Path(out["html"]).write_text(summary_html(t1, t2, ranking, pd.DataFrame(chi), settings, notes))
     log.info("Table 1 (RMSD, nm):\n%s\nTable 2 (JS, nats):\n%s", t1.round(4), t2.round(4))
 
 
@@ -280,9 +283,22 @@ def figure5(ref_counts, edges, data, key, methods, path):
     plt.close(fig)
 
 
-def summary_html(t1, t2, ranking, chi, settings):
+def dbm_provenance(training):
+    """One sentence on where the DBM model of this run came from, from its training summary."""
+    updates = training.get("generator_updates")
+    wall = training.get("wall_s")
+    done = (f"{updates} generator updates" if updates is not None else f"{training.get('steps')} optimiser steps") + (
+        f" in {wall / 60:.1f} min" if wall else "")
+    if training.get("init_from"):
+        return (f"DBM: initialised from the shipped model {training['init_from']} and fine-tuned on this run's "
+                f"training frames ({done}).")
+    return f"DBM: trained from scratch on this run's training frames ({done})."
+
+
+def summary_html(t1, t2, ranking, chi, settings, notes=()):
     """The report's tables and a short reading of them, as one HTML fragment."""
     lines = ["<h2>What this run says</h2>", "<ul>"]
+    lines += [f"<li>{n}</li>" for n in notes]
     for m in sorted(t2["method"].unique()):
         sub = t2[(t2["method"] == m) & (t2["test set"] != "indist")].sort_values("js")
         indist = t2[(t2["method"] == m) & (t2["test set"] == "indist")]

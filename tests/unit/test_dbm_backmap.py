@@ -106,3 +106,60 @@ def test_backmap_writes_a_trajectory_mdanalysis_reads_in_topology_order(setup, t
     assert np.allclose(box, fr.box, atol=1e-4)
     # xtc keeps 0.001 nm: the projected backmap still maps onto the CG input
     assert reprojection_rmsd(x, fr.r, fr.box, spec) < 2e-3
+
+
+def _candidates(spec, fr, model, k=4, seed=0):
+    """Candidate beads of every bead of the first frame, as Backmapper._build generates them."""
+    from cgbench.dbm.frames import EnvironmentBuilder
+
+    R, box = torch.as_tensor(fr.r), torch.as_tensor(fr.box)
+    X = template_start(R, spec)
+    n = R.shape[1]
+    g = torch.Generator().manual_seed(seed)
+    env = EnvironmentBuilder(spec, 0.7, 40)(R, X, box, torch.zeros(n, dtype=torch.long), torch.arange(n))
+    env = env.repeat(k).rotated(torch.rand(n * k, generator=g) * 6.28)
+    with torch.no_grad():
+        pos, _ = model(env, torch.randn(n * k, spec.max_atoms, model.hparams.z_dim, generator=g))
+    return env, pos, n
+
+
+def test_candidates_are_projected_before_they_are_judged(setup):
+    spec, fr, model = setup
+    k = 4
+    env, pos, n = _candidates(spec, fr, model, k)
+    bm = Backmapper(model, n_candidates=k, consistency="project")
+    with torch.no_grad():
+        pick, kept, e = bm._judge(env, pos, n, torch.rand(n))
+        # the kept bead sits on its CG bead ...
+        assert model.com_offset(env.index(pick), kept).abs().max() < 1e-5
+        # ... and the energy that chose it is the projected bead's, not the generated one's
+        e_kept = sum(model.energy(env.index(pick), kept).values())
+        e_raw = sum(model.energy(env.index(pick), pos[pick]).values())
+        projected = pos - model.com_offset(env, pos)[:, None, :]
+        e_all = sum(model.energy(env, projected).values()).reshape(n, k)
+    assert torch.allclose(e, e_kept, rtol=1e-5, atol=1e-3)
+    assert not torch.allclose(e, e_raw, rtol=1e-3)
+    assert torch.equal(pick % k, e_all.argmin(1))
+
+
+def test_boltzmann_pick_follows_the_energies(setup):
+    spec, fr, model = setup
+    k = 4
+    env, pos, n = _candidates(spec, fr, model, k)
+    with torch.no_grad():
+        e = sum(model.energy(env, pos).values()).reshape(n, k)
+        cold = Backmapper(model, n_candidates=k, selection="boltzmann", temperature_K=1e-6)
+        hot = Backmapper(model, n_candidates=k, selection="boltzmann", temperature_K=1e12)
+        u = torch.linspace(0.01, 0.99, n)
+        # a Boltzmann draw at T -> 0 is the argmin; at T -> infinity every candidate is as likely
+        assert torch.equal(cold._judge(env, pos, n, u)[0] % k, e.argmin(1))
+        picks = hot._judge(env, pos, n, u)[0] % k
+    expected = torch.clamp((u * k).long(), max=k - 1)
+    assert torch.equal(picks, expected)
+
+
+def test_gibbs_sweeps_move_atoms_and_keep_the_batched_result(setup):
+    spec, fr, model = setup
+    x0, _ = Backmapper(model, n_gibbs=0, n_candidates=2, seed=5).run(fr.r, fr.box)
+    x1, _ = Backmapper(model, n_gibbs=1, n_candidates=2, seed=5).run(fr.r, fr.box)
+    assert np.abs(x1 - x0).max() > 1e-3 and np.isfinite(x1).all()

@@ -20,26 +20,47 @@ def _one_thread():
     yield from one_torch_thread()
 
 
-N_CRITIC, EPOCHS, BATCHES = 2, 4, 2
+N_CRITIC, EPOCHS, BATCHES, WARMUP = 2, 4, 2, 4
 
 
-def test_generator_upsamples_with_learned_weights_and_critic_is_spectral():
+def test_generator_upsamples_with_learned_weights_and_reads_out_logits_and_offsets():
     g = Generator(n_channels=5, n_labels=3, n_filters=8, z_dim=16)
     ups = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose3d)]
     assert len(ups) == 1 and ups[0].stride == (2, 2, 2)
-    d = g(torch.randn(4, 16), torch.tensor([0, 1, 2, 0]), torch.rand(4, 5, 8, 8, 8))
-    assert d.shape == (4, 8, 8, 8) and (d > 0).all() and (d < 1).all()
+    logits, offsets = g(torch.randn(4, 16), torch.tensor([0, 1, 2, 0]), torch.rand(4, 5, 8, 8, 8))
+    assert logits.shape == (4, 8, 8, 8) and offsets.shape == (4, 3, 8, 8, 8)
+    assert (offsets.abs() < 1).all()
     # a tiled 4^3 block would make every 2x2x2 cell of a noise-only response identical; learned
     # upsampling does not
     cond = torch.zeros(2, 5, 8, 8, 8)
-    diff = g(torch.randn(2, 16), torch.tensor([0, 0]), cond) - g(torch.randn(2, 16), torch.tensor([0, 0]), cond)
+    diff = g(torch.randn(2, 16), torch.tensor([0, 0]), cond)[0] - g(torch.randn(2, 16), torch.tensor([0, 0]), cond)[0]
     cells = diff.reshape(2, 4, 2, 4, 2, 4, 2)
     assert cells.std(dim=(2, 4, 6)).max() > 1e-6
-    c = Critic(n_channels=5, n_labels=3, n_filters=8)
+
+
+def test_several_draws_share_one_encoding_of_their_condition():
+    torch.manual_seed(0)
+    g = Generator(n_channels=5, n_labels=3, n_filters=8, z_dim=16).eval()
+    cond, z, lab = torch.rand(2, 5, 8, 8, 8), torch.randn(6, 16), torch.tensor([1, 1, 1, 2, 2, 2])
+    shared = g(z, lab, cond, draws=3)
+    one_by_one = g(z, lab, cond.repeat_interleave(3, 0))
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(shared, one_by_one))
+
+
+@pytest.mark.parametrize("norm", ["spectral", "group"])
+def test_critic_normalisation(norm):
+    c = Critic(n_channels=5, n_labels=3, n_filters=8, norm=norm)
     out = c(torch.rand(4, 8, 8, 8), torch.rand(4, 5, 8, 8, 8), torch.tensor([0, 1, 2, 0]))
     assert out.shape == (4,)
     convs = [m for m in c.modules() if isinstance(m, (torch.nn.Conv3d, torch.nn.Linear))]
-    assert all(hasattr(m, "parametrizations") for m in convs)
+    groups = [m for m in c.modules() if isinstance(m, torch.nn.GroupNorm)]
+    if norm == "spectral":
+        assert all(hasattr(m, "parametrizations") for m in convs) and not groups
+    else:
+        # per-sample normalisation only: one sample's output does not depend on the others in its batch
+        assert len(groups) == 4 and not any(hasattr(m, "parametrizations") for m in convs)
+        d, cd, lab = torch.rand(4, 8, 8, 8), torch.rand(4, 5, 8, 8, 8), torch.tensor([0, 1, 2, 0])
+        assert torch.allclose(c(d, cd, lab)[:2], c(d[:2], cd[:2], lab[:2]), atol=1e-5)
 
 
 def test_lambda_pot_ramp_is_smooth_from_zero():
@@ -59,7 +80,7 @@ def trained(tmbt, tmp_path_factory):
                        val_samples=32, seed=0)
     dm.setup()
     model = DBM(spec.to_dict(), n_filters=8, n_critic=N_CRITIC, lr_generator=1e-3, lr_critic=1e-3,
-                pot_ramp_fraction=0.05)
+                pot_ramp_fraction=0.05, warmup_steps=WARMUP, n_draws=2)
     f, b = next(iter(dm.val_dataloader()))
     env = dm.builder(*dm.device_frames("cpu"), f, b)
     z = torch.randn(len(f), spec.max_atoms, model.hparams.z_dim, generator=torch.Generator().manual_seed(0))
@@ -87,20 +108,25 @@ def test_short_training_lowers_bond_length_error(trained):
     assert trained["after"] < 0.8 * trained["before"], (trained["before"], trained["after"])
 
 
-def test_critic_steps_n_critic_times_per_generator_step(trained):
+def test_warmup_then_critic_steps_n_critic_times_per_generator_step(trained):
     opt_c, opt_g = trained["model"].optimizers()
     steps = lambda opt: int(next(iter(opt.optimizer.state.values()))["step"])
-    assert steps(opt_c) == EPOCHS * BATCHES
-    assert steps(opt_g) == EPOCHS * BATCHES // N_CRITIC
+    adversarial = EPOCHS * BATCHES - WARMUP
+    assert steps(opt_c) == adversarial
+    assert steps(opt_g) == WARMUP + adversarial // N_CRITIC
+    assert int(trained["model"].generator_updates) == steps(opt_g)
     # both steps advance global_step: the reason training is budgeted in epochs
     assert trained["trainer"].global_step == steps(opt_c) + steps(opt_g)
 
 
-def test_csv_log_has_losses_energies_and_throughput(trained):
+def test_csv_log_has_both_phases_losses_energies_and_throughput(trained):
     df = pd.read_csv(trained["work"] / "logs" / "version_0" / "metrics.csv")
-    for col in ("loss_critic", "loss_gen", "wasserstein", "gp", "energy_gen", "energy_ref", "lambda_pot",
-                "samples_per_s", "val_bond_rmse_nm", "energy_gen/Ryckaert-Bell.", "energy_gen/LJ (SR)"):
+    for col in ("loss_sup", "sup_gibbs_nm2", "sup_sequential_nm2", "loss_critic", "loss_gen", "wasserstein", "gp",
+                "energy_gen", "energy_ref", "lambda_pot", "samples_per_s", "val_bond_rmse_nm", "val_junction_mae_nm",
+                "val_intra_mae_nm", "energy_gen/Ryckaert-Bell.", "energy_gen/LJ (SR)"):
         assert col in df and df[col].notna().any(), col
+    phase = df["phase"].dropna().to_numpy()
+    assert (phase[:WARMUP] == 0).all() and (phase[WARMUP:] == 1).all()
     assert (df["samples_per_s"].dropna() > 0).all()
     assert df["lambda_pot"].dropna().iloc[-1] == pytest.approx(0.01)
 
@@ -115,3 +141,58 @@ def test_last_checkpoint_restores_the_model(trained):
         a, _ = model(trained["env"], trained["z"])
         b, _ = back(trained["env"], trained["z"])
     assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_warmup_alone_lowers_bond_error_within_a_few_steps(tmbt):
+    torch.manual_seed(1)
+    spec = tmbt_spec(tmbt)
+    frames = synthetic_frames(spec, n_frames=3, seed=2)
+    dm = DBMDataModule(spec, frames, train_fraction=0.67, batch_size=8, val_samples=16, seed=0)
+    dm.setup()
+    model = DBM(spec.to_dict(), n_filters=8, z_dim=8, warmup_steps=100, n_draws=2)
+    R, X, box = dm.device_frames("cpu")
+    f, b = next(iter(dm.val_dataloader()))
+    env = dm.builder(R, X, box, f, b)
+    z = torch.randn(len(f), spec.max_atoms, 8, generator=torch.Generator().manual_seed(0))
+    opt = torch.optim.Adam(model.generator.parameters(), lr=3e-3)
+
+    def error():
+        with torch.no_grad():
+            return model.bond_error(env, model(env, z)[0]).item()
+
+    before = error()
+    g = torch.Generator().manual_seed(3)
+    for _ in range(15):
+        fr = torch.as_tensor(dm.train_idx)[torch.randint(len(dm.train_idx), (8,), generator=g)]
+        batch = dm.builder(R, X, box, fr, torch.randint(R.shape[1], (8,), generator=g))
+        sup, _, _ = model.supervised(batch)
+        opt.zero_grad()
+        sup.backward()
+        opt.step()
+    after = error()
+    # untrained, atoms land anywhere in the box (about 0.1 nm bond errors)
+    assert before > 0.08 and after < 0.6 * before, (before, after)
+
+
+def test_gibbs_condition_holds_every_other_atom_of_the_bead_but_not_the_target(trained):
+    model, env = trained["model"], trained["env"]
+    K = model.spec.max_atoms
+    rows = torch.arange(len(env.centre))
+    slot = torch.full_like(rows, 2)
+    grid = model.bead_grid(env)
+    cond = lambda pos, present: model.condition(env, pos, rows, slot, present(slot), grid)
+    moved_target = env.atom_pos.clone()
+    moved_target[:, 2] += 0.3
+    moved_later = env.atom_pos.clone()
+    moved_later[:, 5] += 0.3
+    with torch.no_grad():
+        base = cond(env.atom_pos, model.gibbs_present)
+        # the target's own position never enters its condition
+        assert torch.allclose(cond(moved_target, model.gibbs_present), base)
+        # an atom built after the target does in Gibbs mode, and does not in the sequential one
+        assert not torch.allclose(cond(moved_later, model.gibbs_present), base)
+        seq = cond(env.atom_pos, model.sequential_present)
+        assert torch.allclose(cond(moved_later, model.sequential_present), seq)
+        new = model.regenerate(env, 2, torch.randn(len(rows), model.hparams.z_dim))
+    assert new.shape == (len(rows), 3) and torch.isfinite(new).all()
+    assert K > 5

@@ -1,4 +1,4 @@
-"""Voxel densities and the soft-argmax readout of DBM."""
+"""Voxel densities and the softmax-with-offsets readout of DBM."""
 
 import pytest
 import torch
@@ -22,20 +22,30 @@ def test_grid_is_cell_centres_of_the_box(grid):
     assert torch.allclose(grid[1:] - grid[:-1], torch.full((7,), 0.15, dtype=torch.float64))
 
 
-def test_soft_argmax_of_a_single_atom_blob_is_the_atom(grid):
-    x = (torch.rand(50, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64) - 0.5) * 0.6
-    dens = voxels.blobs(x, grid, 0.1).reshape(-1, 8, 8, 8)
-    # 1.5 sigma spacing and a box 3 sigma beyond the atoms: the sampled Gaussian's centroid is
-    # within 2e-4 nm of the atom (measured), far below the 0.15 nm spacing
-    assert torch.allclose(voxels.soft_argmax(dens, grid), x, atol=5e-4)
-    # and exactly on the centre, where the grid is symmetric
-    zero = voxels.blobs(torch.zeros(1, 3, dtype=torch.float64), grid, 0.1).reshape(1, 8, 8, 8)
-    assert torch.allclose(voxels.soft_argmax(zero, grid), torch.zeros(1, 3, dtype=torch.float64), atol=1e-15)
+def test_softmax_offset_reads_the_peak_voxel_plus_its_offset(grid):
+    g = torch.Generator().manual_seed(0)
+    idx = torch.randint(0, 8, (20, 3), generator=g)
+    off = torch.rand(20, 3, generator=g, dtype=torch.float64) * 1.8 - 0.9
+    logits = torch.full((20, 8, 8, 8), -60.0, dtype=torch.float64)
+    offsets = torch.zeros(20, 3, 8, 8, 8, dtype=torch.float64)
+    rows = torch.arange(20)
+    logits[rows, idx[:, 0], idx[:, 1], idx[:, 2]] = 60.0
+    offsets[rows, :, idx[:, 0], idx[:, 1], idx[:, 2]] = off
+    # a sharp peak: the atom sits at that voxel's centre plus its offset, anywhere in the box, with
+    # no pull from the other 511 voxels towards the centre
+    want = grid[idx] + 0.15 * off
+    assert torch.allclose(voxels.softmax_offset(logits, offsets, grid), want, atol=1e-12)
+    # flat logits and no offsets: the grid's centre
+    flat = voxels.softmax_offset(torch.zeros(1, 8, 8, 8, dtype=torch.float64), offsets[:1] * 0, grid)
+    assert torch.allclose(flat, torch.zeros(1, 3, dtype=torch.float64), atol=1e-15)
 
 
-def test_soft_argmax_matches_reference(grid):
-    d = torch.rand(4, 8, 8, 8, dtype=torch.float64)
-    assert torch.allclose(voxels.soft_argmax(d, grid), voxels.soft_argmax_reference(d, grid), atol=1e-12)
+def test_softmax_offset_matches_reference(grid):
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(4, 8, 8, 8, dtype=torch.float64, generator=g) * 3
+    offsets = torch.rand(4, 3, 8, 8, 8, dtype=torch.float64, generator=g) * 2 - 1
+    assert torch.allclose(voxels.softmax_offset(logits, offsets, grid),
+                          voxels.softmax_offset_reference(logits, offsets, grid), atol=1e-12)
 
 
 def test_separable_voxelisation_matches_reference(grid):

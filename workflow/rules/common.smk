@@ -1,4 +1,5 @@
 # Configuration checks and input functions. The only place that branches on config.
+import os
 from pathlib import Path
 
 import yaml
@@ -39,9 +40,8 @@ def molecule_inputs(wildcards):
     inputs = {"spec": str(spec)}
     supplement = yaml.safe_load(spec.read_text()).get("supplement")
     if supplement:
-        inputs["supplement"] = str(
-            (spec.parent / supplement).resolve().relative_to(Path.cwd().resolve())
-        )
+        # normpath, not resolve(): the run directory may reach resources/ through a link
+        inputs["supplement"] = os.path.normpath(spec.parent / supplement)
     return inputs
 
 
@@ -144,6 +144,27 @@ def cg_runtime_min(wildcards, attempt):
     return attempt * cgcost.runtime_min(hours, config["threads"]["cg"], floor=30)
 
 
+def dbm_init_inputs(wildcards):
+    """The shipped model a DBM training starts from, when config names one."""
+    init = config["dbm"]["train"]["init_from"]
+    return {"init_from": init} if init else {}
+
+
+def dbm_recipe(wildcards):
+    """How a shipped DBM model was made, for its model card."""
+    train = config["dbm"]["train"]
+    return {
+        "command": "make pretrain",
+        "config": {"dbm": config["dbm"], "aa": config["aa"], "seed": config["seed"]},
+        "data": (
+            f"{config['molecule']}, {AA['n_molecules']} molecules, AA NVT run of "
+            f"{AA['nvt']['time_ps']} ps (frames every {AA['nvt']['output_interval_ps']} ps), "
+            f"the first {config['testsets']['train_fraction']:.0%} of its frames"
+        ),
+        "seeds": f"AA seed {config['seed']}, DBM seed {train['seed']}",
+    }
+
+
 def dbm_backmap_runtime_min(wildcards, attempt):
     """Walltime of backmapping one test set, from the CPU speed (a GPU is faster)."""
     costs = {
@@ -189,6 +210,13 @@ def evaluation_sets(wildcards):
     return {
         f"{m}/{s}": f"results/evaluate/{m}/{s}.npz" for m in METHODS for s in TESTSETS
     }
+
+
+def dbm_training_input(wildcards):
+    """DBM's training summary, when DBM backmaps are evaluated (the summary names the model's origin)."""
+    if any(m.startswith("dbm") for m in METHODS):
+        return {"dbm_training": "results/dbm/training.json"}
+    return {}
 
 
 def cgforce_files(wildcards):

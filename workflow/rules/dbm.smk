@@ -1,5 +1,6 @@
 rule dbm_train:
     input:
+        unpack(dbm_init_inputs),
         tpr="results/aa/nvt.tpr",
         trr="results/aa/nvt.trr",
         topology="results/molecule/topology.npz",
@@ -60,3 +61,35 @@ rule backmap_dbm:
         ),
     script:
         "../../scripts/backmap_dbm.py"
+
+
+rule dbm_ship:
+    input:
+        model="results/dbm/model.ckpt",
+        training="results/dbm/training.json",
+        metrics="results/dbm/metrics.csv",
+        tpr="results/aa/nvt.tpr",
+        trr="results/aa/nvt.trr",
+        topology="results/molecule/topology.npz",
+        mapping="results/molecule/mapping.json",
+        cg_topology="results/molecule/cg_topology.json",
+    output:
+        model="results/dbm/shipped/model.pt",
+        quality="results/dbm/shipped/quality.json",
+        card="results/dbm/shipped/MODEL.md",
+        png="results/dbm/shipped/training.png",
+    log:
+        "results/logs/dbm/ship.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["threads"]["dbm"]
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        backmap=config["dbm"]["backmap"],
+        train_fraction=config["testsets"]["train_fraction"],
+        n_frames=config["testsets"]["n_frames"],
+        recipe=dbm_recipe,
+    script:
+        "../../scripts/dbm_ship.py"

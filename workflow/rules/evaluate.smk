@@ -91,6 +91,7 @@ rule cg_model_forces:
 rule summarise:
     input:
         unpack(evaluation_sets),
+        unpack(dbm_training_input),
         unpack(cgforce_files),
         aa="results/evaluate/aa.npz",
         mapped="results/mapping/cg.npz",

@@ -35,11 +35,12 @@ DATA_DEFAULTS = dict(train_fraction=0.8, batch_size=64, env_cutoff_nm=0.7, max_e
                      samples_per_epoch=None, val_samples=256, augment=True, seed=0, frame_stride=1)
 #: Trainer keys. ``threads`` caps torch's CPU threads (None: torch's default); ``checkpoint_minutes``
 #: is the interval of mid-epoch checkpoints (None: at epoch ends, SIGTERM and job deadlines only).
+#: ``init_from`` is a shipped model (:mod:`cgbench.dbm.shipped`) whose weights start the training.
 TRAINER_DEFAULTS = dict(epochs=40, accelerator="auto", devices=1, progress_bar=True, log_every_n_steps=10,
-                        threads=None, checkpoint_minutes=15)
+                        threads=None, checkpoint_minutes=15, init_from=None)
 #: Backmapping keys (see :class:`Backmapper`); ``accelerator`` is "auto", "cpu" or "cuda".
 BACKMAP_DEFAULTS = dict(n_gibbs=2, n_candidates=4, consistency="none", batch_size=512, conflict_cutoff_nm=None,
-                        seed=0, accelerator="auto", threads=None)
+                        seed=0, accelerator="auto", threads=None, selection="min", temperature_K=450.0)
 
 
 def __getattr__(name):
@@ -174,8 +175,22 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
     spec.template = frames.x[train_idx[0], : spec.n_atoms]
     L.seed_everything(data["seed"], workers=True)
     dm = DBMDataModule(spec, frames, **data)
-    model = DBM(spec.to_dict(), **p["model"])
+    init = p["trainer"]["init_from"]
     workdir = Path(workdir)
+    resuming = (workdir / "checkpoints" / "last.ckpt").exists()
+    if init:
+        from . import shipped
+
+        payload = shipped.read(init)
+        if payload is None:
+            raise CgbenchError(f"dbm: init_from {init} is not a cgbench DBM model file")
+        if resuming:
+            model = DBM(spec.to_dict(), **shipped.hparams(payload, p["model"]))
+        else:
+            model = shipped.build(payload, spec, p["model"])
+            log.info("dbm: starting from the weights of %s (molecule %s)", init, payload["molecule_sha256"][:12])
+    else:
+        model = DBM(spec.to_dict(), **p["model"])
     ckpt_dir = workdir / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     tr = p["trainer"]
@@ -202,7 +217,10 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
     Path(model_out).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(last, model_out)
     metrics = Path(trainer.logger.log_dir) / "metrics.csv"
-    return summarise_log(metrics) | {"epochs": trainer.current_epoch, "steps": trainer.global_step}
+    return summarise_log(metrics) | {"epochs": trainer.current_epoch, "steps": trainer.global_step,
+                                     "generator_updates": int(model.generator_updates),
+                                     "wall_s": float(model.train_seconds),
+                                     "init_from": str(init) if init else None}
 
 
 def summarise_log(metrics_csv):
@@ -220,17 +238,33 @@ def summarise_log(metrics_csv):
     return out
 
 
-def load_model(path, accelerator="auto"):
-    """A trained :class:`DBM` from a checkpoint, on ``cuda`` when asked or available, else CPU."""
+def load_model(path, accelerator="auto", molecule=None):
+    """A trained :class:`DBM`, on ``cuda`` when asked or available, else CPU.
+
+    Parameters
+    ----------
+    path : path
+        A Lightning checkpoint written by :func:`train`, or a shipped model (:mod:`.shipped`).
+    molecule : MoleculeSpec, optional
+        Refuse the model unless it was trained for this molecule.
+    """
     import torch
 
+    from . import shipped
     from .module import DBM
 
     if accelerator == "cuda" or (accelerator == "auto" and torch.cuda.is_available()):
         device = torch.device("cuda")
     else:
         device = torch.device("cpu")
-    return DBM.load_from_checkpoint(str(path), map_location=device).to(device).eval()
+    payload = shipped.read(path)
+    if payload is not None:
+        model = shipped.build(payload)
+    else:
+        model = DBM.load_from_checkpoint(str(path), map_location="cpu")
+    if molecule is not None:
+        shipped.check_molecule(model.spec, molecule, str(path))
+    return model.to(device).eval()
 
 
 def backmap(model, cg_structure, cg_trajectory, out_gro, out_xtc, params=None):
@@ -268,7 +302,7 @@ def backmap(model, cg_structure, cg_trajectory, out_gro, out_xtc, params=None):
     net = load_model(model, p["accelerator"])
     r, box = read_trajectory(cg_structure, cg_trajectory)
     bm = Backmapper(net, p["n_gibbs"], p["n_candidates"], p["consistency"], p["batch_size"], p["conflict_cutoff_nm"],
-                    p["seed"])
+                    p["seed"], p["selection"], p["temperature_K"])
     x, info = bm.run(r, box)
     spec = net.spec
     write_trajectory(out_gro, out_xtc, x, box, spec.atom_names, spec.resname)

@@ -133,6 +133,9 @@ class ForceField(torch.nn.Module):
         pair14 = np.zeros((n, n), bool)
         pair14[spec.pairs[:, 0], spec.pairs[:, 1]] = pair14[spec.pairs[:, 1], spec.pairs[:, 0]] = True
         self.register_buffer("pair14", torch.as_tensor(pair14))
+        # bonds between two beads: they set the projected bead forces, so their error is logged apart
+        self.register_buffer("junction", torch.as_tensor(spec.bead_of_atom[spec.bonds[:, 0]]
+                                                         != spec.bead_of_atom[spec.bonds[:, 1]]), persistent=False)
         # which bonded terms each bead takes part in: the local energy of a bead counts these
         b = spec.bead_of_atom
         for name, idx in (("bonds", spec.bonds), ("angles", spec.angles), ("propers", spec.propers),

@@ -93,3 +93,65 @@ def write_trajectory(gro, xtc, x, box, names, resname, dt_ps=1.0):
             u.dimensions = dims(f)
             u.trajectory.ts.time = f * dt_ps
             w.write(u.atoms)
+
+
+class TrajectoryWriter:
+    """Writes frames as they come: the first as ``.gro``, all of them to ``trajectory`` (any format
+    MDAnalysis writes, by its extension), converting nm to Angstrom.
+
+    Parameters
+    ----------
+    gro, trajectory : path
+        ``trajectory`` may be None to write the ``.gro`` alone.
+    names : list of str
+        Particle names of one molecule.
+    resname : str
+    n_particles : int
+    """
+
+    def __init__(self, gro, trajectory, names, resname, n_particles, dt_ps=1.0):
+        import MDAnalysis as mda
+
+        if n_particles % len(names):
+            raise CgbenchError(f"{n_particles} particles are not whole molecules of {len(names)} particles")
+        self.gro, self.dt_ps, self.n = Path(gro), float(dt_ps), 0
+        self.u = _universe(names, resname, n_particles // len(names))
+        self.gro.parent.mkdir(parents=True, exist_ok=True)
+        self.w = mda.Writer(str(trajectory), n_atoms=n_particles) if trajectory else None
+
+    def write(self, x, box):
+        """Append frames ``x`` (F, n_particles, 3) nm with boxes (F, 3) nm."""
+        x, box = np.asarray(x, dtype=np.float32), np.asarray(box, dtype=np.float32)
+        if not np.all(np.isfinite(x)):
+            raise CgbenchError("refusing to write non-finite positions")
+        for f in range(x.shape[0]):
+            self.u.atoms.positions = x[f] * A_PER_NM
+            self.u.dimensions = np.concatenate([box[f] * A_PER_NM, [90.0, 90.0, 90.0]]).astype(np.float32)
+            self.u.trajectory.ts.time = self.n * self.dt_ps
+            if self.n == 0:
+                self.u.atoms.write(str(self.gro))
+            if self.w is not None:
+                self.w.write(self.u.atoms)
+            self.n += 1
+
+    def close(self):
+        if self.w is not None:
+            self.w.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def frame_chunks(topology, trajectory=None, chunk=1):
+    """Frames of a trajectory ``chunk`` at a time, as (x (f, n, 3) nm, box (f, 3) nm) pairs, with
+    the total number of frames as the first item yielded."""
+    import MDAnalysis as mda
+
+    u = mda.Universe(str(topology), str(trajectory)) if trajectory else mda.Universe(str(topology))
+    n = len(u.trajectory)
+    yield n
+    for start in range(0, n, chunk):
+        yield _frames(u, start, min(n, start + chunk))

@@ -59,6 +59,30 @@ def bonded_js(x_ref, box_ref, x, box, spec):
     return out
 
 
+def junction_bonds(x_ref, box_ref, x, box, spec):
+    """Errors of the bonds between two beads, which set the backmapped bead forces.
+
+    Returns
+    -------
+    dict
+        ``mean_error_nm``: mean over junction bond types of :math:`|\\langle b\\rangle - \\langle
+        b_{ref}\\rangle|` (a bias; a perfect sampler scores 0); ``mae_nm``: mean absolute difference
+        bond by bond against the reference frame (a perfect independent sampler of thermal bonds
+        scores about their spread); ``spread_ref_nm``: the reference's standard deviation.
+    """
+    junction = spec.bead_of_atom[spec.bonds[:, 0]] != spec.bead_of_atom[spec.bonds[:, 1]]
+    if not junction.any():
+        return {"mean_error_nm": float("nan"), "mae_nm": float("nan"), "spread_ref_nm": float("nan")}
+    idx = spec.bonds[junction]
+    n_mol = x.shape[1] // spec.n_atoms
+    a = dist.bond_lengths(x_ref, box_ref, _global(idx, n_mol, spec.n_atoms))
+    b = dist.bond_lengths(x, box, _global(idx, n_mol, spec.n_atoms))
+    types = np.tile(_type_names(spec, idx), n_mol)
+    bias = [abs(b[:, types == t].mean() - a[:, types == t].mean()) for t in sorted(set(types))]
+    return {"mean_error_nm": float(np.mean(bias)), "mae_nm": float(np.abs(b - a).mean()),
+            "spread_ref_nm": float(a.std())}
+
+
 def intermolecular_rdf(x, box, spec, element=6, r_max=1.0, bins=100):
     """RDF between atoms of one element in different molecules, (r nm, g)."""
     n_mol = x.shape[1] // spec.n_atoms
@@ -105,7 +129,7 @@ def evaluate(x_ref, box_ref, x, box, r_cg, spec):
     against the CG input ``r_cg`` (F, n_mol * n_beads, 3), and close contacts of ref and backmap."""
     js = bonded_js(x_ref, box_ref, x, box, spec)
     diff, *_ = rdf_difference(x_ref, box_ref, x, box, spec)
-    return {
+    return {"junction_bonds": junction_bonds(x_ref, box_ref, x, box, spec),
         "js_bond_mean_nats": js["bond mean"], "js_angle_mean_nats": js["angle mean"], "js": js,
         "rdf_cc_intermolecular_mean_abs_diff": diff,
         "reprojection_rmsd_nm": reprojection_rmsd(x, r_cg, box, spec),

@@ -1,4 +1,4 @@
-"""Gaussian voxel densities and the soft-argmax readout.
+"""Gaussian voxel densities and the softmax-with-offsets readout.
 
 Every atom or bead becomes a Gaussian blob :math:`\\exp(-|g - x|^2 / 2\\sigma^2)` on a cubic grid
 centred on the local frame's origin (default 8^3 points over a 1.2 nm box, spacing 0.15 nm,
@@ -86,29 +86,40 @@ def voxelise_reference(x, weights, grid, sigma):
     return out
 
 
-def soft_argmax(density, grid):
-    """Density-weighted mean grid position, a differentiable arg-max.
+def softmax_offset(logits, offsets, grid):
+    """Position of a generated atom: a spatial softmax over voxels, each voxel with its own offset.
+
+    :math:`x = \\sum_g p_g (g + h\\,o_g)`, :math:`p = \\mathrm{softmax}(\\ell)`, with ``h`` the
+    voxel spacing and offsets :math:`o_g \\in (-1, 1)^3`. Unlike a density-weighted mean of
+    sigmoids, voxels far from the peak carry no weight (no pull towards the grid centre), and the
+    offsets let the network place an atom between grid points as precisely as it can learn to.
 
     Parameters
     ----------
-    density : Tensor, shape (B, G, G, G)
-        Non-negative density.
+    logits : Tensor, shape (B, G, G, G)
+    offsets : Tensor, shape (B, 3, G, G, G)
+        In voxel spacings.
     grid : Tensor, shape (G,), nm
 
     Returns
     -------
     Tensor, shape (B, 3), nm
     """
-    total = density.sum(dim=(1, 2, 3)).clamp_min(1e-12)
-    mx = (density.sum(dim=(2, 3)) * grid).sum(-1)
-    my = (density.sum(dim=(1, 3)) * grid).sum(-1)
-    mz = (density.sum(dim=(1, 2)) * grid).sum(-1)
-    return torch.stack([mx, my, mz], -1) / total[:, None]
+    g = grid.shape[0]
+    h = grid[1] - grid[0] if g > 1 else grid.new_tensor(1.0)
+    p = torch.softmax(logits.reshape(logits.shape[0], -1), -1).reshape(-1, g, g, g)
+    gx = (p.sum(dim=(2, 3)) * grid).sum(-1)
+    gy = (p.sum(dim=(1, 3)) * grid).sum(-1)
+    gz = (p.sum(dim=(1, 2)) * grid).sum(-1)
+    off = (p[:, None] * offsets).sum(dim=(2, 3, 4))
+    return torch.stack([gx, gy, gz], -1) + h * off
 
 
-def soft_argmax_reference(density, grid):
-    """Plain implementation of :func:`soft_argmax` over the full list of grid points."""
+def softmax_offset_reference(logits, offsets, grid):
+    """Plain implementation of :func:`softmax_offset` over the full list of grid points."""
     gx, gy, gz = torch.meshgrid(grid, grid, grid, indexing="ij")
     pts = torch.stack([gx, gy, gz], -1).reshape(-1, 3)
-    d = density.reshape(density.shape[0], -1)
-    return (d @ pts) / d.sum(-1, keepdim=True)
+    h = grid[1] - grid[0]
+    p = torch.softmax(logits.reshape(logits.shape[0], -1), -1)
+    o = offsets.reshape(offsets.shape[0], 3, -1).transpose(1, 2)
+    return (p[..., None] * (pts[None] + h * o)).sum(1)
