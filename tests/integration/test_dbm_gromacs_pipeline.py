@@ -45,6 +45,16 @@ def test_train_resume_and_backmap_the_in_distribution_set(nvt, tmbt_files, tmp_p
     second = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, work, model, dict(TRAIN, epochs=2))
     assert second["epochs"] == 2 and second["steps"] == 2 * (2 + 1)  # 2 critic + 1 generator step per epoch
 
+    # fine-tuning from a shipped model: its weights and architecture, this call's training settings
+    from cgbench.dbm import shipped
+
+    shipped.export(dbm.load_model(model, "cpu"), tmp_path / "shipped.pt")
+    tuned = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, tmp_path / "work2", tmp_path / "tuned.ckpt",
+                      dict(TRAIN, epochs=1, n_filters=32, warmup_steps=1, init_from=str(tmp_path / "shipped.pt")))
+    # one warm-up update, then a critic step and (n_critic = 2) a generator step
+    assert tuned["init_from"] == str(tmp_path / "shipped.pt") and tuned["generator_updates"] == 2
+    assert dbm.load_model(tmp_path / "tuned.ckpt", "cpu").hparams.n_filters == 8
+
     out = {k: tmp_path / f"{k.replace('_', '.')}" for k in ("cg_gro", "cg_xtc", "aa_gro", "aa_xtc")}
     test = dbm.write_test_set(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, out, train_fraction=0.66)
     assert test == {"n_frames": 2, "first_frame": 4}

@@ -33,7 +33,7 @@ def save_atomically(trainer, path):
 
 
 class ResumableCheckpoint(Callback):
-    """Write ``path`` every ``every_s`` seconds, on SIGTERM, and before ``stop_at``.
+    """Write ``path`` at every epoch's end, every ``every_s`` seconds, on SIGTERM, and before ``stop_at``.
 
     Parameters
     ----------
@@ -63,6 +63,10 @@ class ResumableCheckpoint(Callback):
                 f"{self.path} is kept and the next attempt resumes from it")
         elif self.every_s and now - self._last >= self.every_s:
             self._save(trainer, f"{self.every_s / 60:g} min since the last one")
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        # Lightning's ModelCheckpoint with save_top_k=0 writes last.ckpt only when training ends
+        self._save(trainer, "end of epoch")
 
     def _save(self, trainer, why):
         save_atomically(trainer, self.path)
