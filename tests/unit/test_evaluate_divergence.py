@@ -3,7 +3,7 @@ import pytest
 
 from cgbench import distributions
 from cgbench.errors import CgbenchError
-from cgbench.evaluate.divergence import bootstrap_js, bootstrap_js_many, js_divergence, js_ranking
+from cgbench.evaluate.divergence import bootstrap_js, bootstrap_js_many, js_divergence, js_saturated
 from cgbench.evaluate.forces import force_bin_edges, force_histograms
 
 LN2 = np.log(2.0)
@@ -83,26 +83,30 @@ def test_bootstrap_is_reproducible_by_seed():
     assert fixed.js == a.js and not np.array_equal(fixed.replicates, a.replicates)
 
 
-def test_ranking_orders_models_and_flags_overlaps():
+def test_replicates_are_paired_through_the_reference_and_independent_of_other_sets():
     rng = np.random.default_rng(4)
     ref = _sets(rng, 200, 0.0)
     edges = force_bin_edges(ref, n_bins=40)
-    sets = {"C": _sets(rng, 200, 60.0), "A": _sets(rng, 200, 15.0), "B": _sets(rng, 200, 15.5)}
+    sets = {"C": _sets(rng, 200, 60.0), "A": _sets(rng, 200, 15.0)}
     counts = {k: force_histograms(v, edges) for k, v in sets.items()}
     res = bootstrap_js_many(force_histograms(ref, edges), counts, n_boot=300, seed=0)
-    table = js_ranking(res)
-    assert list(table.columns) == ["model", "js", "lo", "hi", "level", "rank", "overlaps_next", "p_better_than_next"]
-    assert list(table["rank"]) == [1, 2, 3]
-    assert table["model"].iloc[2] == "C"  # the far set ranks last
-    assert set(table["model"].iloc[:2]) == {"A", "B"}
-    assert bool(table["overlaps_next"].iloc[0])  # A and B are indistinguishable
-    assert not bool(table["overlaps_next"].iloc[1])  # the second is clearly better than C
-    assert table["p_better_than_next"].iloc[1] == 1.0
-    assert 0.0 < table["p_better_than_next"].iloc[0] < 1.0
-    assert np.isnan(table["p_better_than_next"].iloc[2]) and not table["overlaps_next"].iloc[2]
+    assert res["A"].js < res["C"].js
     # replicates of a set depend on the seed and its name only, not on the other sets
     alone = bootstrap_js_many(force_histograms(ref, edges), {"A": counts["A"]}, n_boot=300, seed=0)
     np.testing.assert_array_equal(alone["A"].replicates, res["A"].replicates)
+
+
+def test_saturation_is_flagged_near_ln2():
+    assert js_saturated(0.95 * LN2) and js_saturated(LN2)
+    assert not js_saturated(0.9 * LN2)
+    np.testing.assert_array_equal(js_saturated([0.1, 0.68, LN2]), [False, True, True])
+    # every force beyond the reference's range: the overflow bin holds them all, JS sits at ln 2
+    rng = np.random.default_rng(5)
+    ref = _sets(rng, 50, 0.0)
+    edges = force_bin_edges(ref, n_bins=40)
+    far, farther = 1e3 * ref, 1e6 * ref
+    js = [bootstrap_js(force_histograms(ref, edges), force_histograms(x, edges), n_boot=20).js for x in (far, farther)]
+    assert js[0] == js[1] and js_saturated(js[0])
 
 
 def test_mismatched_bins_are_refused():

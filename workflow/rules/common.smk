@@ -221,3 +221,12 @@ def dbm_training_input(wildcards):
 
 def cgforce_files(wildcards):
     return {m: f"results/evaluate/cgforces/{m}.npz" for m in MODELS}
+
+
+def testset_frames(wildcards):
+    """Each CG model's test-set frames: the configurations R whose bonds chi^2_BM projects out."""
+    return {
+        f"testset_{m}_{ext}": f"results/testsets/{m}.{ext}"
+        for m in MODELS
+        for ext in ("gro", "trr")
+    }

@@ -93,23 +93,65 @@ rule summarise:
         unpack(evaluation_sets),
         unpack(dbm_training_input),
         unpack(cgforce_files),
+        unpack(testset_frames),
         aa="results/evaluate/aa.npz",
         mapped="results/mapping/cg.npz",
+        cg_topology="results/molecule/cg_topology.json",
     output:
-        table1="results/evaluate/table1_rmsd.csv",
-        table2="results/evaluate/table2_js.csv",
-        ranking="results/evaluate/ranking.csv",
-        chi2="results/evaluate/chi2.csv",
+        table1=report(
+            "results/evaluate/table1_rmsd.csv",
+            caption="../report/table1.rst",
+            category="5. Atomistic evaluation",
+        ),
+        table1_tex="results/evaluate/table1_rmsd.tex",
+        table2=report(
+            "results/evaluate/table2_js.csv",
+            caption="../report/table2.rst",
+            category="5. Atomistic evaluation",
+        ),
+        table2_tex="results/evaluate/table2_js.tex",
+        distances=report(
+            "results/evaluate/distances.csv",
+            caption="../report/distances.rst",
+            category="5. Atomistic evaluation",
+        ),
+        distances_tex="results/evaluate/distances.tex",
+        ranking=report(
+            "results/evaluate/ranking.csv",
+            caption="../report/ranking.rst",
+            category="0. Summary",
+        ),
+        ranking_tex="results/evaluate/ranking.tex",
+        pairs=report(
+            "results/evaluate/ranking_pairs.csv",
+            caption="../report/ranking_pairs.rst",
+            category="0. Summary",
+        ),
+        pairs_tex="results/evaluate/ranking_pairs.tex",
+        block_sensitivity=report(
+            "results/evaluate/block_sensitivity.csv",
+            caption="../report/block_sensitivity.rst",
+            category="5. Atomistic evaluation",
+        ),
+        block_sensitivity_tex="results/evaluate/block_sensitivity.tex",
+        chi2=report(
+            "results/evaluate/chi2.csv",
+            caption="../report/chi2.rst",
+            category="5. Atomistic evaluation",
+        ),
+        chi2_tex="results/evaluate/chi2.tex",
         figure3=report(
             "results/evaluate/figure3.png",
             caption="../report/figure3.rst",
             category="5. Atomistic evaluation",
         ),
+        figure3_svg="results/evaluate/figure3.svg",
         figure5=report(
             "results/evaluate/figure5.png",
             caption="../report/figure5.rst",
             category="5. Atomistic evaluation",
         ),
+        figure5_svg="results/evaluate/figure5.svg",
         html=report(
             "results/evaluate/summary.html",
             caption="../report/summary.rst",
@@ -126,6 +168,7 @@ rule summarise:
     params:
         sets=lambda wildcards: [(m, s) for m in METHODS for s in TESTSETS],
         models=MODELS,
+        cg_models=config["cg_models"],
         settings=config["evaluate"],
         seed=config["seed"],
     script:

@@ -7,31 +7,48 @@ One idea per module:
 - :mod:`.rerun`: AA forces of given AA frames with ``gmx mdrun -rerun``;
 - :mod:`.forces`: projection of AA forces to beads (Eq. 6 mean or net) and shared binning of
   force magnitudes (Fig. 5);
-- :mod:`.divergence`: Jensen-Shannon divergence to the reference, bootstrap intervals over frames,
-  ranking of CG models (Table 2);
+- :mod:`.divergence`: Jensen-Shannon divergence to the reference with bootstrap intervals over
+  frames (Table 2), kept to compare with the study and flagged where it saturates;
+- :mod:`.resampling`: block bootstrap over frames and percentile intervals;
+- :mod:`.transport`: Wasserstein-1 and energy distance of log force magnitudes, quantile shifts
+  and the clash spectrum, with paired bootstrap replicates;
+- :mod:`.ranking`: the decision rule that claims a ranking of CG models only where the
+  in-distribution control and the paired intervals allow it;
+- :mod:`.constraints`: force components perpendicular to a bead's bonds (models with constrained
+  bonds);
 - :mod:`.force_matching`: chi^2 (Eq. 7) and chi^2_BM (Eq. 8);
+- :mod:`.tables`: tables as LaTeX and HTML with significant figures;
 - :mod:`.cg_forces`: forces of a CG model on given bead configurations with LAMMPS.
 
 Functions take arrays in GROMACS units (nm, kJ/mol, kJ/mol/nm) and return arrays; engine calls and
 files are confined to :mod:`.rerun` and :mod:`.cg_forces`.
 """
 
-from .divergence import BootstrapJS, bootstrap_js, bootstrap_js_many, js_divergence, js_ranking
-from .force_matching import ForceMatching, chi2, chi2_bm, chi2_per_frame
+from .constraints import BondGeometry, bond_neighbours
+from .divergence import BootstrapJS, bootstrap_js, bootstrap_js_many, js_divergence, js_saturated
+from .force_matching import ForceMatching, chi2, chi2_bm, chi2_per_frame, clash_frames
 from .forces import force_bin_edges, force_density, force_histograms, force_magnitudes, project_forces
 from .rdf import CloseContacts, close_contacts, element_rdfs, intermolecular_rdf, molecule_index
+from .ranking import Ranking, block_sensitivity, rank_models
+from .resampling import block_length, block_weights, percentile_interval
 from .rmsd import minimum_image_rmsd, reprojection_rmsd
+from .tables import html_table, latex_table
+from .transport import (SetDistances, bootstrap_distances, clash_spectrum, log_magnitudes, quantile_shifts,
+                        transport_distances)
 
 __all__ = [
+    "BondGeometry",
+    "bond_neighbours",
     "BootstrapJS",
     "bootstrap_js",
     "bootstrap_js_many",
     "js_divergence",
-    "js_ranking",
+    "js_saturated",
     "ForceMatching",
     "chi2",
     "chi2_bm",
     "chi2_per_frame",
+    "clash_frames",
     "force_bin_edges",
     "force_density",
     "force_histograms",
@@ -44,4 +61,18 @@ __all__ = [
     "molecule_index",
     "minimum_image_rmsd",
     "reprojection_rmsd",
+    "Ranking",
+    "block_sensitivity",
+    "rank_models",
+    "block_length",
+    "block_weights",
+    "percentile_interval",
+    "html_table",
+    "latex_table",
+    "SetDistances",
+    "bootstrap_distances",
+    "clash_spectrum",
+    "log_magnitudes",
+    "quantile_shifts",
+    "transport_distances",
 ]

@@ -1,5 +1,11 @@
 r"""Jensen-Shannon divergence of force distributions to the reference, with bootstrap intervals (Table 2).
 
+Kept to compare with the study; never used to rank. JS is bounded by ln 2 and reaches it as soon
+as two histograms stop overlapping, so sets whose forces mostly fall in the overflow bin all come
+out near ln 2 however far beyond it they lie (:func:`js_saturated` flags them). Rankings rest on
+transport distances of log force magnitudes (:mod:`cgbench.evaluate.transport`,
+:mod:`cgbench.evaluate.ranking`).
+
 Definition used here
 --------------------
 For two histograms on the same bins, normalised to probabilities :math:`p_k`, :math:`q_k`,
@@ -29,18 +35,21 @@ really differ it is small against the spread, for near-identical sets the interv
 the point estimate. :class:`BootstrapJS` keeps the replicates' mean so the bias can be seen.
 The reference's resampling depends only on ``seed`` (not on the test set), so replicates of
 different test sets made with one seed are paired, replicate by replicate, through a common
-reference resample; :func:`js_ranking` uses that pairing.
+reference resample.
 """
 
 from dataclasses import dataclass
-import zlib
 
 import numpy as np
 from scipy.special import rel_entr
 
 from cgbench.errors import CgbenchError
+from cgbench.evaluate.resampling import stream
 
-__all__ = ["js_divergence", "BootstrapJS", "bootstrap_js", "bootstrap_js_many", "js_ranking"]
+__all__ = ["SATURATION", "js_divergence", "js_saturated", "BootstrapJS", "bootstrap_js", "bootstrap_js_many"]
+
+#: JS at or above this fraction of its bound ln 2 is flagged as saturated.
+SATURATION = 0.95
 
 
 def js_divergence(p, q, axis=-1):
@@ -72,6 +81,23 @@ def js_divergence(p, q, axis=-1):
     # rounding can step a hair outside [0, ln 2]; the bounds are exact in exact arithmetic
     js = np.clip(js, 0.0, np.log(2.0))
     return float(js) if js.ndim == 0 else js
+
+
+def js_saturated(js, fraction=SATURATION):
+    """Whether JS values lie so close to their bound ln 2 that they no longer tell sets apart.
+
+    Parameters
+    ----------
+    js : float or array_like, nats
+    fraction : float in (0, 1]
+        Flag values at or above ``fraction * ln 2``.
+
+    Returns
+    -------
+    bool or ndarray of bool
+    """
+    out = np.asarray(js, dtype=float) >= fraction * np.log(2.0)
+    return bool(out) if out.ndim == 0 else out
 
 
 @dataclass
@@ -111,11 +137,6 @@ def _counts(c, name):
     if np.any(c < 0) or not np.isfinite(c).all():
         raise CgbenchError(f"{name}: counts must be finite and non-negative")
     return c
-
-
-def _rng(seed, key):
-    # one stream per (seed, set name): adding or reordering test sets changes no other set's draws
-    return np.random.default_rng([int(seed), zlib.crc32(key.encode())])
 
 
 def _resampled(counts, n_boot, rng):
@@ -160,7 +181,7 @@ def bootstrap_js_many(reference_counts, test_counts, n_boot=1000, level=0.95, se
     n_boot = int(n_boot)
     ref_total = ref.sum(axis=0)
     if resample_reference:
-        ref_boot = _resampled(ref, n_boot, _rng(seed, "reference"))
+        ref_boot = _resampled(ref, n_boot, stream(seed, "reference"))
     else:
         ref_boot = np.broadcast_to(ref_total, (n_boot, ref.shape[1]))
     out = {}
@@ -168,7 +189,7 @@ def bootstrap_js_many(reference_counts, test_counts, n_boot=1000, level=0.95, se
         c = _counts(counts, name)
         if c.shape[1] != ref.shape[1]:
             raise CgbenchError(f"{name}: {c.shape[1]} bins, the reference has {ref.shape[1]}: use shared edges")
-        reps = js_divergence(ref_boot, _resampled(c, n_boot, _rng(seed, name)), axis=-1)
+        reps = js_divergence(ref_boot, _resampled(c, n_boot, stream(seed, name)), axis=-1)
         lo, hi = _interval(reps, level)
         point = js_divergence(ref_total, c.sum(axis=0))
         out[name] = BootstrapJS(point, lo, hi, float(level), np.atleast_1d(reps), ref.shape[0], c.shape[0])
@@ -187,44 +208,3 @@ def bootstrap_js(reference_counts, test_counts, n_boot=1000, level=0.95, seed=0,
     """
     return bootstrap_js_many(reference_counts, {"test": test_counts}, n_boot, level, seed,
                              resample_reference)["test"]
-
-
-def js_ranking(results):
-    """Rank test sets (CG models) by JS divergence to the reference, best (smallest) first.
-
-    Parameters
-    ----------
-    results : dict of str -> BootstrapJS
-        From :func:`bootstrap_js_many` (or calls of :func:`bootstrap_js` with one seed and
-        ``n_boot``, which share the reference's resamples).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per set, sorted by rank, columns:
-
-        ``model``, ``js``, ``lo``, ``hi`` (nats), ``level``, ``rank`` (1 = closest to the
-        reference), ``overlaps_next`` (whether this interval overlaps that of the next rank; the
-        last row is ``False``) and ``p_better_than_next`` (fraction of paired bootstrap replicates
-        in which this set's JS is below the next rank's; NaN for the last row). A ranking step is
-        well supported when the intervals do not overlap, or when ``p_better_than_next`` is close to 1.
-    """
-    import pandas as pd
-
-    if not results:
-        raise CgbenchError("nothing to rank")
-    names = sorted(results, key=lambda k: (results[k].js, k))
-    n_boot = {results[k].replicates.size for k in names}
-    if len(n_boot) != 1:
-        raise CgbenchError(f"results have different numbers of replicates {sorted(n_boot)}; cannot pair them")
-    rows = []
-    for r, name in enumerate(names):
-        res = results[name]
-        row = {"model": name, "js": res.js, "lo": res.lo, "hi": res.hi, "level": res.level, "rank": r + 1,
-               "overlaps_next": False, "p_better_than_next": np.nan}
-        if r + 1 < len(names):
-            nxt = results[names[r + 1]]
-            row["overlaps_next"] = bool(nxt.lo <= res.hi and res.lo <= nxt.hi)
-            row["p_better_than_next"] = float(np.mean(res.replicates < nxt.replicates))
-        rows.append(row)
-    return pd.DataFrame(rows)
