@@ -114,7 +114,7 @@ def model_card(net, recipe, training, quality, written):
     jb = quality["junction_bonds"]
     rows = [
         ("raw re-projection RMSD (nm)", quality["reprojection_rmsd_nm"]),
-        ("junction-bond mean error, |<b> - <b_ref>| (nm)", jb["mean_error_nm"]),
+        ("junction-bond mean error: mean b minus mean b_ref, in absolute value (nm)", jb["mean_error_nm"]),
         ("junction-bond error bond by bond, mean absolute (nm)", jb["mae_nm"]),
         ("junction-bond thermal spread of the reference (nm)", jb["spread_ref_nm"]),
         ("bond JS, mean over bond types (nats)", quality["js_bond_mean_nats"]),

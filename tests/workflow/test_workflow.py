@@ -132,14 +132,18 @@ def test_run_on_test_config(workdir):
     assert len(chi) == 9 and (chi["chi2_perp"] > 0).all()
     done = chi[chi["clash_frames"] < chi["frames"]]
     assert (done["chi2_BM"] >= done["chi2"]).all()
-    # DBM trained (one tiny epoch), resumable from its checkpoint outside the outputs, with curves
+    # DBM fine-tuned (one tiny epoch) from the shipped model, resumable from its checkpoint outside
+    # the outputs, with curves; the summary says where the model came from
     assert (r / "dbm" / "work" / "checkpoints" / "last.ckpt").exists()
     metrics = pd.read_csv(r / "dbm" / "metrics.csv")
-    assert metrics["val_bond_rmse_nm"].notna().any()
+    assert metrics["val_bond_rmse_nm"].notna().any() and metrics["loss_sup"].notna().any()
+    training = json.loads((r / "dbm" / "training.json").read_text())
+    assert training["init_from"] == "resources/tmbt/dbm/model.pt" and training["generator_updates"] == 4
     u = mda.Universe(str(r / "backmap" / "em" / "A.gro"), str(r / "backmap" / "em" / "A.trr"))
     assert len(u.atoms) == 16 * 69 and len(u.trajectory) == 2
     summary = (r / "evaluate" / "summary.html").read_text()
     assert summary.startswith("<h2>Verdict</h2>") and "<h3>Table 2" in summary
+    assert "initialised from the shipped model resources/tmbt/dbm/model.pt" in summary
     # logs of every job land under results/logs
     logs = {p.name for p in (r / "logs" / "aa").iterdir()}
     assert {"system.log", "em.log", "nvt.log", "thermo.log"} <= logs
