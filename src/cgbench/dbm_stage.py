@@ -27,24 +27,30 @@ def train_files(tpr, trr, topology, mapping, cg_topology, params, train_fraction
 
 
 def plot_training(metrics, path):
-    """Critic and generator losses, the energy prior, and the bond error over training steps."""
+    """Training curves over optimisation steps: the warm-up's supervised error (by conditioning
+    mode), the adversarial losses, the validation bond errors (junction bonds apart), energies and
+    speed. Panels whose columns were never logged are left out."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    cols = lambda pred: [c for c in metrics.columns if pred(c)]
     groups = [
-        ("losses", [c for c in metrics.columns if "loss" in c]),
-        ("energy (kJ/mol)", [c for c in metrics.columns if "energy" in c]),
-        ("validation", [c for c in metrics.columns if c.startswith("val")]),
-        ("samples/s", [c for c in metrics.columns if "samples_per_s" in c]),
+        ("supervised error (nm$^2$)", cols(lambda c: c in ("loss_sup", "sup_gibbs_nm2", "sup_sequential_nm2")), True),
+        ("adversarial losses", cols(lambda c: c in ("loss_critic", "loss_gen", "loss_adv", "wasserstein")), False),
+        ("validation bond error (nm)", cols(lambda c: c.startswith("val_") and c.endswith("_nm")), True),
+        ("energy (kJ/mol)", cols(lambda c: "energy" in c and "/" not in c), False),
+        ("samples/s", cols(lambda c: "samples_per_s" in c), False),
     ]
-    groups = [(t, cols) for t, cols in groups if cols]
-    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(4.5 * max(1, len(groups)), 3.6), squeeze=False)
-    for ax, (title, cols) in zip(axes[0], groups):
-        for c in cols:
+    groups = [(t, c, log) for t, c, log in groups if c and metrics[c].notna().any().any()]
+    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(4.2 * max(1, len(groups)), 3.5), squeeze=False)
+    for ax, (title, names, log) in zip(axes[0], groups):
+        for c in names:
             d = metrics[["step", c]].dropna()
-            ax.plot(d["step"], d[c], lw=1, label=c)
+            ax.plot(d["step"], d[c], lw=1, marker="o" if len(d) < 40 else None, ms=3, label=c)
+        if log:
+            ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_title(title)
         ax.legend(fontsize=7)
