@@ -111,7 +111,9 @@ def test_run_on_test_config(workdir):
     # projecting each bead's atoms onto its CG position makes the re-projection exact
     assert (t1["dbm_projected"] < 1e-4).all() and (t1["dbm"] > 1e-3).all()
     t2 = pd.read_csv(r / "evaluate" / "table2_js.csv")
-    assert (t2["lo"] <= t2["js"]).all() and (t2["js"] <= t2["hi"]).all() and (t2["js"] <= np.log(2)).all()
+    # percentile intervals of the plug-in JS need not hold the point estimate: its upward bias can
+    # lift a close set's whole interval above it (cgbench.evaluate.divergence)
+    assert (t2["lo"] <= t2["hi"]).all() and t2["js"].between(0, np.log(2)).all() and (t2["hi"] <= np.log(2)).all()
     ranking = pd.read_csv(r / "evaluate" / "ranking.csv")
     assert sorted(ranking["method"].unique()) == ["dbm", "dbm_projected", "em"]
     for _method, group in ranking.groupby("method"):
