@@ -21,8 +21,10 @@ __all__ = [
     "angles",
     "dihedrals",
     "histogram",
+    "density_from_counts",
     "bonded_exclusions",
     "rdf",
+    "RDF",
     "js_divergence",
 ]
 
@@ -201,6 +203,33 @@ def histogram(values, bins, range=None, kind="dihedral"):
     if kind == "angle" and (lo < 0 or hi > np.pi + 1e-12):
         raise CgbenchError(f"angle range must lie in [0, pi] radians, got {range}")
     counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    return density_from_counts(counts, edges, kind)
+
+
+def density_from_counts(counts, edges, kind="dihedral"):
+    """:func:`histogram`'s normalised, Jacobian-corrected density from bin counts.
+
+    Counts of several chunks of samples, each histogrammed on the same ``edges``, add up to the
+    counts of all samples, so a distribution accumulated chunk by chunk ends here with the result
+    :func:`histogram` gives for all samples at once.
+
+    Parameters
+    ----------
+    counts : array_like, shape (bins,)
+        Samples per bin.
+    edges : array_like, shape (bins + 1,)
+        Bin edges, unit of the samples.
+    kind : {"bond", "angle", "dihedral"}
+
+    Returns
+    -------
+    centres, density : ndarray, shape (bins,)
+        As for :func:`histogram`.
+    """
+    if kind not in _KINDS:
+        raise CgbenchError(f"kind must be one of {_KINDS}, got {kind!r}")
+    counts = np.asarray(counts)
+    edges = np.asarray(edges, dtype=float)
     width = np.diff(edges)
     centres = 0.5 * (edges[1:] + edges[:-1])
     if kind == "bond":
@@ -212,7 +241,7 @@ def histogram(values, bins, range=None, kind="dihedral"):
     density = counts / jacobian
     total = np.sum(density * width)
     if total <= 0:
-        raise CgbenchError(f"no {kind} samples fall inside the range {range}")
+        raise CgbenchError(f"no {kind} samples fall inside the range ({edges[0]:g}, {edges[-1]:g})")
     return centres, density / total
 
 
@@ -300,42 +329,76 @@ def rdf(x, box, types_a, types_b, exclusions=None, r_max=1.3, bins=130):
         g(r), dimensionless.
     """
     x, box = as_frames(x, box)
-    n_frames, n_beads, _ = x.shape
-    a = _selection(types_a, n_beads)
-    b = _selection(types_b, n_beads)
-    if r_max > 0.5 * box.min():
-        raise CgbenchError(
-            f"r_max = {r_max} nm exceeds half the smallest box length ({0.5 * box.min():.4g} nm)"
-        )
-    edges = np.linspace(0.0, r_max, bins + 1)
+    acc = RDF(x.shape[1], types_a, types_b, exclusions, r_max, bins)
+    acc.update(x, box)
+    return acc.result()
 
-    excluded_keys = np.empty(0, dtype=np.int64)
-    if exclusions is not None and len(exclusions):
-        e = np.asarray(exclusions, dtype=np.int64)
-        excluded_keys = np.unique(np.concatenate([e[:, 0] * n_beads + e[:, 1], e[:, 1] * n_beads + e[:, 0]]))
 
-    n_pairs = a.size * b.size - np.intersect1d(a, b).size
-    if n_pairs <= 0:
-        raise CgbenchError("the two selections leave no distinct pairs")
-    same = np.array_equal(a, b)
-    hist = np.zeros(bins)
-    for f in range(n_frames):
-        # One tree per frame is unavoidable: the box, hence the periodic metric, changes with NPT.
-        L = box[f]
-        wrapped = np.mod(x[f], L)
-        wrapped[wrapped >= L] = 0.0  # np.mod can round up to L, which cKDTree rejects
-        ta = cKDTree(wrapped[a], boxsize=L)
-        tb = ta if same else cKDTree(wrapped[b], boxsize=L)
-        m = ta.sparse_distance_matrix(tb, r_max, output_type="ndarray")
-        i = a[m["i"]]
-        j = b[m["j"]]
-        keep = i != j
-        if excluded_keys.size:
-            keep &= ~np.isin(i.astype(np.int64) * n_beads + j, excluded_keys)
-        counts, _ = np.histogram(m["v"][keep], bins=edges)
-        hist += counts * np.prod(L) / n_pairs
-    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
-    return 0.5 * (edges[1:] + edges[:-1]), hist / (shell * n_frames)
+class RDF:
+    """:func:`rdf` accumulated over chunks of frames.
+
+    Frames are counted one by one into one histogram in the order they come, so feeding a
+    trajectory chunk by chunk gives exactly what :func:`rdf` gives for all its frames at once.
+
+    Parameters
+    ----------
+    n_beads : int
+        Beads per frame.
+    types_a, types_b, exclusions, r_max, bins
+        As for :func:`rdf`.
+    """
+
+    def __init__(self, n_beads, types_a, types_b, exclusions=None, r_max=1.3, bins=130):
+        self.n_beads = int(n_beads)
+        self.a = _selection(types_a, n_beads)
+        self.b = _selection(types_b, n_beads)
+        self.r_max = float(r_max)
+        self.edges = np.linspace(0.0, r_max, bins + 1)
+        self.excluded_keys = np.empty(0, dtype=np.int64)
+        if exclusions is not None and len(exclusions):
+            e = np.asarray(exclusions, dtype=np.int64)
+            self.excluded_keys = np.unique(np.concatenate([e[:, 0] * n_beads + e[:, 1], e[:, 1] * n_beads + e[:, 0]]))
+        self.n_pairs = self.a.size * self.b.size - np.intersect1d(self.a, self.b).size
+        if self.n_pairs <= 0:
+            raise CgbenchError("the two selections leave no distinct pairs")
+        self.same = np.array_equal(self.a, self.b)
+        self.hist = np.zeros(bins)
+        self.n_frames = 0
+
+    def update(self, x, box):
+        """Count the pairs of frames ``x`` (n_frames, n_beads, 3) nm in boxes ``box`` (n_frames, 3) nm."""
+        x, box = as_frames(x, box)
+        if x.shape[1] != self.n_beads:
+            raise CgbenchError(f"frames have {x.shape[1]} beads, the RDF was set up for {self.n_beads}")
+        if self.r_max > 0.5 * box.min():
+            raise CgbenchError(
+                f"r_max = {self.r_max} nm exceeds half the smallest box length ({0.5 * box.min():.4g} nm)"
+            )
+        a, b, n_beads = self.a, self.b, self.n_beads
+        for f in range(x.shape[0]):
+            # One tree per frame is unavoidable: the box, hence the periodic metric, changes with NPT.
+            L = box[f]
+            wrapped = np.mod(x[f], L)
+            wrapped[wrapped >= L] = 0.0  # np.mod can round up to L, which cKDTree rejects
+            ta = cKDTree(wrapped[a], boxsize=L)
+            tb = ta if self.same else cKDTree(wrapped[b], boxsize=L)
+            m = ta.sparse_distance_matrix(tb, self.r_max, output_type="ndarray")
+            i = a[m["i"]]
+            j = b[m["j"]]
+            keep = i != j
+            if self.excluded_keys.size:
+                keep &= ~np.isin(i.astype(np.int64) * n_beads + j, self.excluded_keys)
+            counts, _ = np.histogram(m["v"][keep], bins=self.edges)
+            self.hist += counts * np.prod(L) / self.n_pairs
+        self.n_frames += x.shape[0]
+
+    def result(self):
+        """Bin centres (nm) and g(r) over every frame counted so far."""
+        if self.n_frames == 0:
+            raise CgbenchError("no frames counted for the RDF")
+        edges = self.edges
+        shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+        return 0.5 * (edges[1:] + edges[:-1]), self.hist / (shell * self.n_frames)
 
 
 def js_divergence(p, q):

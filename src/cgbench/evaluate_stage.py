@@ -20,7 +20,7 @@ from . import evaluate as ev
 from .evaluate.rerun import rerun_forces
 from .mapping import Mapping
 from .topology import Topology
-from .trajectory import Frames, read_frames, write_frames
+from .trajectory import FrameWriter, count_frames, default_chunk, iter_frames, read_frames
 
 log = logging.getLogger("cgbench")
 
@@ -54,24 +54,30 @@ def held_out_start(n_frames, train_fraction):
     return min(n_frames - 1, int(np.ceil(train_fraction * n_frames)))
 
 
-def make_testset(name, source_gro, source_traj, n_frames, train_fraction, out):
+def make_testset(name, source_gro, source_traj, n_frames, train_fraction, out, chunk=None):
     """Write a test set: evenly spread frames of a CG trajectory.
 
     For ``indist`` the frames come from the held-out part of the mapped AA trajectory (the part
-    after ``train_fraction``); for a CG model from its whole production run.
+    after ``train_fraction``); for a CG model from its whole production run. ``chunk`` (frames
+    read at a time, :func:`cgbench.trajectory.default_chunk` by default) bounds the memory; the
+    output does not depend on it.
     """
-    frames = read_frames(source_gro, source_traj)
-    start = held_out_start(frames.n_frames, train_fraction) if name == "indist" else 0
-    idx = spread(frames.n_frames, n_frames, start)
-    sub = Frames(frames.positions[idx], frames.box[idx], frames.time[idx],
-                 None if frames.forces is None else frames.forces[idx])
+    # only the chosen frames are read, a chunk at a time: the source run may be long
+    total = count_frames(source_gro, source_traj)
+    start = held_out_start(total, train_fraction) if name == "indist" else 0
+    idx = spread(total, n_frames, start)
     import MDAnalysis as mda
 
     u = mda.Universe(str(source_gro), to_guess=())
-    write_frames(out["gro"], out["trr"], sub, list(u.atoms.names), list(u.atoms.resnames), list(u.atoms.resids))
+    times = []
+    with FrameWriter(out["gro"], out["trr"], list(u.atoms.names), list(u.atoms.resnames),
+                     list(u.atoms.resids)) as w:
+        for sub in iter_frames(source_gro, source_traj, chunk=chunk, frames=idx):
+            w.write(sub)
+            times += sub.time.tolist()
     Path(out["json"]).write_text(json.dumps({"name": name, "source": str(source_traj), "frames": idx.tolist(),
-                                             "time_ps": sub.time.tolist()}))
-    log.info("test set %s: frames %s of %d", name, idx.tolist(), frames.n_frames)
+                                             "time_ps": times}))
+    log.info("test set %s: frames %s of %d", name, idx.tolist(), total)
 
 
 def _elements(topology, n_molecules):
@@ -126,25 +132,69 @@ def _load_molecule(topology, mapping):
 
 
 def evaluate_aa(tpr, trr, topology, mapping, n_molecules, mdp, top, settings, workdir, out, threads=1,
-                executable="gmx"):
-    """The AA reference: every NVT frame, forces recomputed exactly as for the backmapped sets."""
+                executable="gmx", chunk=None):
+    """The AA reference: every NVT frame, forces recomputed exactly as for the backmapped sets.
+
+    The frames go through :func:`reduce_aa` a chunk at a time (``chunk`` frames,
+    :func:`cgbench.trajectory.default_chunk` by default; one rerun each) and the reductions are
+    joined by :func:`join_reductions`, so memory holds one chunk of atoms, not the run.
+    """
     top_, mp = _load_molecule(topology, mapping)
-    aa = read_frames(tpr, trr, forces=False)
-    data = reduce_aa(aa.positions, aa.box, top_, mp, n_molecules, mdp, top, workdir, settings, threads, executable)
+    # sized with forces: the rerun brings a chunk's forces beside its positions
+    chunk = chunk or default_chunk(n_molecules * top_.n_atoms, forces=True)
+    parts = [reduce_aa(aa.positions, aa.box, top_, mp, n_molecules, mdp, top, workdir, settings, threads, executable)
+             for aa in iter_frames(tpr, trr, chunk=chunk, forces=False)]
+    data = join_reductions(parts)
     np.savez_compressed(out["npz"], **data)
-    log.info("AA reference: %d frames, clash fraction %.2e", aa.n_frames, data["clash_fraction"].mean())
+    log.info("AA reference: %d frames, clash fraction %.2e", len(data["clash_fraction"]), data["clash_fraction"].mean())
+
+
+def join_reductions(parts):
+    """One :func:`reduce_aa` result from those of consecutive chunks of frames.
+
+    RDFs (``rdf_<pair>``) are averages over frames, each frame normalised by its own volume, so
+    the whole trajectory's is the frame-weighted mean of the chunks'; ``rdf_r`` is the same in
+    every chunk. Every other entry is per frame and is concatenated along its first axis (per-bead
+    forces and per-frame scalars: small beside the atoms, which are never kept).
+
+    Parameters
+    ----------
+    parts : sequence of dict of str -> ndarray
+        :func:`reduce_aa` of each chunk, in trajectory order.
+
+    Returns
+    -------
+    dict of str -> ndarray
+    """
+    if not parts:
+        raise ValueError("no frames to reduce")
+    frames = np.array([len(p["clash_fraction"]) for p in parts], dtype=float)
+    out = {}
+    for key in parts[0]:
+        values = [p[key] for p in parts]
+        if key == "rdf_r":
+            out[key] = values[0]
+        elif key.startswith("rdf_"):
+            out[key] = sum(v * n for v, n in zip(values, frames)) / frames.sum()
+        else:
+            out[key] = np.concatenate(values)
+    return out
 
 
 def evaluate_set(bm_gro, bm_traj, cg_gro, cg_traj, topology, mapping, n_molecules, mdp, top, settings, workdir, out,
-                 threads=1, executable="gmx"):
-    """One backmapped test set."""
+                 threads=1, executable="gmx", chunk=None):
+    """One backmapped test set, a chunk of frames at a time as in :func:`evaluate_aa`."""
     top_, mp = _load_molecule(topology, mapping)
-    bm = read_frames(bm_gro, bm_traj, forces=False)
-    cg = read_frames(cg_gro, cg_traj, forces=False)
-    if bm.n_frames != cg.n_frames:
-        raise ValueError(f"{bm_traj} has {bm.n_frames} frames but its CG input {cg_traj} has {cg.n_frames}")
-    data = reduce_aa(bm.positions, bm.box, top_, mp, n_molecules, mdp, top, workdir, settings, threads, executable,
-                     cg_input=cg.positions)
+    n_bm, n_cg = count_frames(bm_gro, bm_traj), count_frames(cg_gro, cg_traj)
+    if n_bm != n_cg:
+        raise ValueError(f"{bm_traj} has {n_bm} frames but its CG input {cg_traj} has {n_cg}")
+    # one chunk size for both files, which are read in step
+    chunk = chunk or default_chunk(n_molecules * top_.n_atoms, forces=True)
+    parts = [reduce_aa(bm.positions, bm.box, top_, mp, n_molecules, mdp, top, workdir, settings, threads, executable,
+                       cg_input=cg.positions)
+             for bm, cg in zip(iter_frames(bm_gro, bm_traj, chunk=chunk, forces=False),
+                               iter_frames(cg_gro, cg_traj, chunk=chunk, forces=False))]
+    data = join_reductions(parts)
     np.savez_compressed(out["npz"], **data)
     log.info("%s: RMSD %.4f nm, clash fraction %.2e", bm_traj, data["rmsd_nm"].mean(), data["clash_fraction"].mean())
 

@@ -89,6 +89,16 @@ def pair_types(cg):
     return [(a, b) for i, a in enumerate(types) for b in types[i:]]
 
 
+def _rdf_accumulators(cg, n_molecules, r_max, bin_nm):
+    """One :class:`cgbench.distributions.RDF` per bead-type pair, with VOTCA's exclusions."""
+    nb = len(cg.bead_names)
+    types = np.tile(np.asarray(cg.bead_types), n_molecules)
+    excl = system_indices(np.asarray(exclusion_pairs(cg)).reshape(-1, 2), n_molecules, nb)
+    bins = int(round(r_max / bin_nm))
+    return {f"{a}-{b}": dist.RDF(nb * n_molecules, types == a, types == b, exclusions=excl, r_max=r_max, bins=bins)
+            for a, b in pair_types(cg)}
+
+
 def rdfs(x, box, cg, n_molecules, r_max, bin_nm):
     """Intermolecular-plus-nonbonded RDFs for every bead-type pair, with VOTCA's exclusions.
 
@@ -100,15 +110,75 @@ def rdfs(x, box, cg, n_molecules, r_max, bin_nm):
     dict of str -> (r, g)
         Keyed by pair name ``"T-A"``; r in nm.
     """
-    nb = len(cg.bead_names)
-    types = np.tile(np.asarray(cg.bead_types), n_molecules)
-    excl = system_indices(np.asarray(exclusion_pairs(cg)).reshape(-1, 2), n_molecules, nb)
-    bins = int(round(r_max / bin_nm))
-    out = {}
-    for a, b in pair_types(cg):
-        r, g = dist.rdf(x, box, types == a, types == b, exclusions=excl, r_max=r_max, bins=bins)
-        out[f"{a}-{b}"] = (r, g)
-    return out
+    acc = _rdf_accumulators(cg, n_molecules, r_max, bin_nm)
+    for a in acc.values():
+        a.update(x, box)
+    return {name: a.result() for name, a in acc.items()}
+
+
+class ReferenceDistributions:
+    """Reference distributions accumulated over chunks of frames; :meth:`table` as :func:`reference_table`.
+
+    Bonded coordinates are counted into fixed bins chunk by chunk and the RDFs add frame by frame,
+    so the table does not depend on how the trajectory was cut into chunks, and memory holds one
+    chunk's coordinates, never the whole run's.
+
+    Parameters
+    ----------
+    cg : cgbench.cgtopology.CGTopology
+    n_molecules : int
+    bins : dict
+        The ``cg`` config section, as for :func:`reference_table`.
+    """
+
+    def __init__(self, cg, n_molecules, bins):
+        self.cg, self.n_molecules = cg, n_molecules
+        deg = np.pi / 180.0
+        self.spec = {
+            "bond": (int(round(bins["bond_max_nm"] / bins["bond_bin_nm"])), (0.0, bins["bond_max_nm"]), 1.0),
+            "angle": (int(round(180 / bins["angle_bin_deg"])), (0.0, np.pi), deg),
+            "proper": (int(round(360 / bins["dihedral_bin_deg"])), (-np.pi, np.pi), deg),
+            "improper": (int(round(360 / bins["dihedral_bin_deg"])), (-np.pi, np.pi), deg),
+        }
+        self.counts, self.edges, self.seen = {}, {}, {}
+        self.rdf = _rdf_accumulators(cg, n_molecules, bins["cutoff_nm"], bins["rdf_bin_nm"])
+
+    def update(self, x, box):
+        """Count bead positions ``x`` (n_frames, n, 3) and boxes ``box`` (n_frames, 3), nm."""
+        for key, values in bonded_values(x, box, self.cg, self.n_molecules).items():
+            nbins, rng, _ = self.spec[key[0]]
+            counts, edges = np.histogram(values, bins=nbins, range=rng)
+            if key in self.counts:
+                self.counts[key] += counts
+                lo, hi, n = self.seen[key]
+                if values.size:
+                    self.seen[key] = (min(lo, values.min()), max(hi, values.max()), n + values.size)
+            else:
+                self.counts[key], self.edges[key] = counts, edges
+                self.seen[key] = (values.min(), values.max(), values.size) if values.size else (np.inf, -np.inf, 0)
+        for a in self.rdf.values():
+            a.update(x, box)
+
+    def table(self):
+        """The long table of :func:`reference_table`."""
+        rows = []
+        jac = {"bond": "bond", "angle": "angle", "proper": "dihedral", "improper": "dihedral"}
+        for (kind, name), counts in self.counts.items():
+            _, rng, unit = self.spec[kind]
+            if counts.sum() == 0:
+                lo, hi, n = self.seen[kind, name]
+                seen = f"values seen: {lo / unit:.4g} to {hi / unit:.4g}" if n else "no values"
+                raise CgbenchError(
+                    f"CG {kind} {name} never occurs in the mapped trajectory within its histogram range "
+                    f"{rng[0] / unit:g}-{rng[1] / unit:g} ({seen}); check the bead definitions and the "
+                    f"cg section's ranges"
+                )
+            centres, density = dist.density_from_counts(counts, self.edges[kind, name], kind=jac[kind])
+            rows.append(pd.DataFrame({"kind": kind, "name": name, "x": centres / unit, "y": density * unit}))
+        for name, a in self.rdf.items():
+            r, g = a.result()
+            rows.append(pd.DataFrame({"kind": "rdf", "name": name, "x": r, "y": g}))
+        return pd.concat(rows, ignore_index=True)
 
 
 def reference_table(x, box, cg, n_molecules, bins):
@@ -128,31 +198,14 @@ def reference_table(x, box, cg, n_molecules, bins):
         Columns ``kind`` (bond, angle, proper, improper, rdf), ``name``, ``x`` (nm for bonds and
         RDFs, degrees for angles and dihedrals) and ``y`` (probability density per unit of ``x``
         with the DBI Jacobian applied for bonds and angles; g(r) for RDFs).
+
+    See Also
+    --------
+    ReferenceDistributions : the same, a chunk of frames at a time.
     """
-    rows = []
-    deg = np.pi / 180.0
-    spec = {
-        "bond": (int(round(bins["bond_max_nm"] / bins["bond_bin_nm"])), (0.0, bins["bond_max_nm"]), 1.0),
-        "angle": (int(round(180 / bins["angle_bin_deg"])), (0.0, np.pi), deg),
-        "proper": (int(round(360 / bins["dihedral_bin_deg"])), (-np.pi, np.pi), deg),
-        "improper": (int(round(360 / bins["dihedral_bin_deg"])), (-np.pi, np.pi), deg),
-    }
-    jac = {"bond": "bond", "angle": "angle", "proper": "dihedral", "improper": "dihedral"}
-    for (kind, name), values in bonded_values(x, box, cg, n_molecules).items():
-        nbins, rng, unit = spec[kind]
-        inside = np.count_nonzero((values >= rng[0]) & (values <= rng[1]))
-        if inside == 0:
-            seen = f"values seen: {values.min() / unit:.4g} to {values.max() / unit:.4g}" if values.size else "no values"
-            raise CgbenchError(
-                f"CG {kind} {name} never occurs in the mapped trajectory within its histogram range "
-                f"{rng[0] / unit:g}-{rng[1] / unit:g} ({seen}); check the bead definitions and the "
-                f"cg section's ranges"
-            )
-        centres, density = dist.histogram(values, nbins, range=rng, kind=jac[kind])
-        rows.append(pd.DataFrame({"kind": kind, "name": name, "x": centres / unit, "y": density * unit}))
-    for name, (r, g) in rdfs(x, box, cg, n_molecules, bins["cutoff_nm"], bins["rdf_bin_nm"]).items():
-        rows.append(pd.DataFrame({"kind": "rdf", "name": name, "x": r, "y": g}))
-    return pd.concat(rows, ignore_index=True)
+    acc = ReferenceDistributions(cg, n_molecules, bins)
+    acc.update(x, box)
+    return acc.table()
 
 
 def interaction_counts(cg):
@@ -160,8 +213,19 @@ def interaction_counts(cg):
     return {kind: len(getattr(cg, kind)) for kind in KINDS}
 
 
-def map_files(tpr, trr, topology, mapping, cg_topology, n_molecules, bins, out):
-    """File edge of the mapping stage: read, map, write ``gro``/``trr``/``npz``/``distributions``."""
+def map_files(tpr, trr, topology, mapping, cg_topology, n_molecules, bins, out, chunk=None):
+    """File edge of the mapping stage: read, map, write ``gro``/``trr``/``npz``/``distributions``.
+
+    The AA trajectory is read, mapped and written a chunk of frames at a time, and the reference
+    distributions accumulate over the chunks, so peak memory is one chunk of AA frames plus the
+    system's bead arrays being written, whatever the number of frames.
+
+    Parameters
+    ----------
+    chunk : int, optional
+        AA frames per chunk; :func:`cgbench.trajectory.default_chunk` by default. The outputs do
+        not depend on it.
+    """
     import json
     import logging
     from pathlib import Path
@@ -169,27 +233,36 @@ def map_files(tpr, trr, topology, mapping, cg_topology, n_molecules, bins, out):
     from .cgtopology import CGTopology
     from .mapping import Mapping
     from .topology import Topology
-    from .trajectory import read_frames, write_frames
+    from .trajectory import FrameWriter, NpzWriter, count_frames, iter_frames
 
     log = logging.getLogger("cgbench")
     top = Topology.load_npz(topology)
     mp = Mapping.from_dict(json.loads(Path(mapping).read_text()))
     cg = CGTopology.from_dict(json.loads(Path(cg_topology).read_text()))
-    aa = read_frames(tpr, trr)
-    log.info("read %d AA frames (%.1f-%.1f ps) of %d atoms", aa.n_frames, aa.time[0], aa.time[-1],
-             aa.positions.shape[1])
-    frames, mean = map_trajectory(aa, top, mp, n_molecules)
+    n_frames = count_frames(tpr, trr)
+    if n_frames == 0:
+        raise CgbenchError(f"{trr} has no frames to map")
     nb = len(cg.bead_names)
     names = list(cg.bead_names) * n_molecules
     resids = np.repeat(np.arange(1, n_molecules + 1), nb)
-    write_frames(out["gro"], out["trr"], frames, names, [top.resname] * len(names), resids)
-    np.savez_compressed(
-        out["npz"], positions=frames.positions, box=frames.box, time=frames.time,
-        forces_net=frames.forces, forces_mean=mean, bead_types=np.asarray(cg.bead_types),
-        n_molecules=n_molecules,
-        # the CG runs start from the last frame: a key of its own spares them decompressing all frames
-        last_positions=frames.positions[-1], last_box=frames.box[-1],
-    )
-    table = reference_table(frames.positions, frames.box, cg, n_molecules, bins)
+    reference = ReferenceDistributions(cg, n_molecules, bins)
+    first = last = None
+    with FrameWriter(out["gro"], out["trr"], names, [top.resname] * len(names), resids) as traj, \
+            NpzWriter(out["npz"], n_frames) as npz:
+        for aa in iter_frames(tpr, trr, chunk=chunk):
+            frames, mean = map_trajectory(aa, top, mp, n_molecules)
+            traj.write(frames)
+            npz.append(positions=frames.positions, box=frames.box, time=frames.time)
+            if frames.forces is not None:
+                npz.append(forces_net=frames.forces, forces_mean=mean)
+            reference.update(frames.positions, frames.box)
+            first = aa.time[0] if first is None else first
+            last = frames
+        npz.add(bead_types=np.asarray(cg.bead_types), n_molecules=n_molecules,
+                # the CG runs start from the last frame: a key of its own spares them decompressing all frames
+                last_positions=last.positions[-1], last_box=last.box[-1])
+    log.info("mapped %d AA frames (%.1f-%.1f ps) of %d atoms", n_frames, first, last.time[-1],
+             n_molecules * top.n_atoms)
+    table = reference.table()
     table.to_csv(out["distributions"], index=False)
     log.info("reference distributions: %s", sorted(set(zip(table["kind"], table["name"]))))
