@@ -20,9 +20,13 @@ include: "workflow/rules/cg.smk"
 include: "workflow/rules/backmap.smk"
 include: "workflow/rules/dbm.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/benchmarks.smk"
+include: "workflow/rules/stage_times.smk"
 
 
 rule all:
     default_target: True
     input:
         final_outputs(),
+        # the time table reads every other job's benchmark file, so it comes last
+        rules.stage_times.output,

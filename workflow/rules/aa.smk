@@ -9,6 +9,8 @@ rule aa_system:
         itp="results/aa/molecule.itp",
     log:
         "results/logs/aa/system.log",
+    benchmark:
+        "results/benchmarks/aa/aa_system.tsv"
     conda:
         "../../envs/gromacs.yaml"
     envmodules:
@@ -35,6 +37,8 @@ rule aa_mdp:
         "results/aa/mdp/{stage}.mdp",
     log:
         "results/logs/aa/mdp_{stage}.log",
+    benchmark:
+        "results/benchmarks/aa/aa_mdp_{stage}.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -59,6 +63,8 @@ rule aa_equilibrate:
         perf="results/aa/{stage}.perf.json",
     log:
         "results/logs/aa/{stage}.log",
+    benchmark:
+        "results/benchmarks/aa/aa_equilibrate_{stage}.tsv"
     wildcard_constraints:
         stage="em|compress|anneal|cool|npt",
     retries: aa_retries()
@@ -91,6 +97,8 @@ rule aa_nvt:
         perf="results/aa/{stage}.perf.json",
     log:
         "results/logs/aa/{stage}.log",
+    benchmark:
+        "results/benchmarks/aa/aa_nvt_{stage}.tsv"
     wildcard_constraints:
         stage="nvt",
     retries: aa_retries()
@@ -125,6 +133,8 @@ rule aa_thermo:
         ),
     log:
         "results/logs/aa/thermo.log",
+    benchmark:
+        "results/benchmarks/aa/aa_thermo.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1

@@ -7,6 +7,8 @@ rule testset:
         json="results/testsets/{testset}.json",
     log:
         "results/logs/testsets/{testset}.log",
+    benchmark:
+        "results/benchmarks/backmap/testset_{testset}.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -36,6 +38,8 @@ rule backmap_em:
         csv="results/backmap/em/{testset}.csv",
     log:
         "results/logs/backmap/em_{testset}.log",
+    benchmark:
+        "results/benchmarks/backmap/backmap_em_{testset}.tsv"
     conda:
         "../../envs/gromacs.yaml"
     envmodules:

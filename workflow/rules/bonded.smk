@@ -11,6 +11,8 @@ rule dbi:
         ),
     log:
         "results/logs/bonded/dbi.log",
+    benchmark:
+        "results/benchmarks/bonded/dbi.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1

@@ -11,6 +11,8 @@ rule rescale_bonded:
         log_csv="results/bonded/rescale.csv",
     log:
         "results/logs/bonded/rescale.log",
+    benchmark:
+        "results/benchmarks/cg/rescale_bonded.tsv"
     conda:
         "../../envs/lammps.yaml"
     threads: config["threads"]["cg"]
@@ -44,6 +46,8 @@ rule cg_production:
         summary="results/cg/{model}/summary.json",
     log:
         "results/logs/cg/{model}.log",
+    benchmark:
+        "results/benchmarks/cg/cg_production_{model}.tsv"
     conda:
         "../../envs/lammps.yaml"
     threads: config["threads"]["cg"]
@@ -76,6 +80,8 @@ rule figure2:
         distances="results/cg/distances.csv",
     log:
         "results/logs/cg/figure2.log",
+    benchmark:
+        "results/benchmarks/cg/figure2.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1

@@ -17,6 +17,8 @@ rule dbm_train:
         ),
     log:
         "results/logs/dbm/train.log",
+    benchmark:
+        "results/benchmarks/dbm/dbm_train.tsv"
     # resumes from its last checkpoint; each attempt stops before the job's time limit
     retries: RETRIES
     conda:
@@ -45,6 +47,8 @@ rule backmap_dbm:
         json="results/backmap/{dbm}/{testset}.json",
     log:
         "results/logs/backmap/{dbm}_{testset}.log",
+    benchmark:
+        "results/benchmarks/dbm/backmap_dbm_{dbm}_{testset}.tsv"
     wildcard_constraints:
         dbm="dbm|dbm_projected",
     conda:
@@ -80,6 +84,8 @@ rule dbm_ship:
         png="results/dbm/shipped/training.png",
     log:
         "results/logs/dbm/ship.log",
+    benchmark:
+        "results/benchmarks/dbm/dbm_ship.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: config["threads"]["dbm"]

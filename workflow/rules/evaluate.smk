@@ -11,6 +11,8 @@ rule evaluate_aa:
         npz="results/evaluate/aa.npz",
     log:
         "results/logs/evaluate/aa.log",
+    benchmark:
+        "results/benchmarks/evaluate/evaluate_aa.tsv"
     conda:
         "../../envs/gromacs.yaml"
     envmodules:
@@ -43,6 +45,8 @@ rule evaluate_set:
         npz="results/evaluate/{method}/{testset}.npz",
     log:
         "results/logs/evaluate/{method}_{testset}.log",
+    benchmark:
+        "results/benchmarks/evaluate/evaluate_set_{method}_{testset}.tsv"
     conda:
         "../../envs/gromacs.yaml"
     envmodules:
@@ -74,6 +78,8 @@ rule cg_model_forces:
         npz="results/evaluate/cgforces/{model}.npz",
     log:
         "results/logs/evaluate/cgforces_{model}.log",
+    benchmark:
+        "results/benchmarks/evaluate/cg_model_forces_{model}.tsv"
     conda:
         "../../envs/lammps.yaml"
     threads: config["threads"]["cg"]
@@ -159,6 +165,8 @@ rule summarise:
         ),
     log:
         "results/logs/evaluate/summarise.log",
+    benchmark:
+        "results/benchmarks/evaluate/summarise.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1

@@ -9,6 +9,8 @@ rule ibi_setup:
         sentinel="results/ibi/setup.json",
     log:
         "results/logs/ibi/setup.log",
+    benchmark:
+        "results/benchmarks/ibi/ibi_setup.tsv"
     conda:
         "../../envs/votca.yaml"
     threads: config["threads"]["cg"]
@@ -33,6 +35,8 @@ rule ibi_chunk:
         convergence="results/ibi/chunk_{chunk}.csv",
     log:
         "results/logs/ibi/chunk_{chunk}.log",
+    benchmark:
+        "results/benchmarks/ibi/ibi_chunk_{chunk}.tsv"
     wildcard_constraints:
         chunk=r"\d{3}",
     retries: RETRIES
@@ -65,6 +69,8 @@ rule ibi_finish:
         ),
     log:
         "results/logs/ibi/finish.log",
+    benchmark:
+        "results/benchmarks/ibi/ibi_finish.tsv"
     conda:
         "../../envs/votca.yaml"
     threads: 1

@@ -12,6 +12,8 @@ rule map_aa:
         distributions="results/mapping/reference.csv",
     log:
         "results/logs/mapping/map_aa.log",
+    benchmark:
+        "results/benchmarks/mapping/map_aa.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1

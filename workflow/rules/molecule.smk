@@ -17,6 +17,8 @@ rule molecule:
         ),
     log:
         "results/logs/molecule.log",
+    benchmark:
+        "results/benchmarks/molecule/molecule.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1

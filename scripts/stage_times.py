@@ -1,0 +1,7 @@
+"""The time, CPU time and peak memory of every job of the run, by stage, from the benchmark files."""
+
+from cgbench.logs import to_log
+from cgbench.stage_times import write_stage_times
+
+with to_log(snakemake.log[0]):
+    write_stage_times(snakemake.params.jobs, dict(snakemake.output), directory=snakemake.params.directory)
