@@ -80,16 +80,18 @@ def ship_files(model, tpr, trr, topology, mapping, cg_topology, training, metric
 
     from .dbm import shipped
     from .dbm.backmap import Backmapper
+    from .dbm.io import count_frames
     from .dbm.metrics import evaluate
     from .evaluate_stage import held_out_start
 
     if threads:
         torch.set_num_threads(int(threads))
     spec = dbm.load_spec(topology, mapping, cg_topology)
-    frames = dbm.load_frames(tpr, trr, spec)
-    start = held_out_start(len(frames), train_fraction)
-    idx = np.unique(np.linspace(start, len(frames) - 1, n_frames).round().astype(int))
-    test = frames.subset(idx)
+    # only the chosen held-out frames are read, not the run
+    total = count_frames(tpr, trr)
+    start = held_out_start(total, train_fraction)
+    idx = np.unique(np.linspace(start, total - 1, n_frames).round().astype(int))
+    test = dbm.load_frames(tpr, trr, spec, frames=idx)
     net = dbm.load_model(model, "cpu", molecule=spec)
     p = {k: v for k, v in dict(backmap_params).items() if k not in ("accelerator", "threads", "batch_size")}
     bm = Backmapper(net, **p)

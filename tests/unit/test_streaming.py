@@ -241,3 +241,52 @@ def test_evaluation_streams(aa_files, tmbt, tmbt_files, in_memory, tmp_path, mon
     evaluate_stage.evaluate_set(*aa_files, in_memory.gro, in_memory.trr, *args, {"npz": tmp_path / "set.npz"},
                                 chunk=chunk)
     _assert_reductions_equal(dict(np.load(tmp_path / "set.npz")), want)
+
+
+@pytest.fixture(scope="module")
+def dbm_spec(tmbt_files):
+    from cgbench import dbm
+
+    return dbm.load_spec(tmbt_files["topology"], tmbt_files["mapping"], tmbt_files["cg_topology"])
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("chunk", [1, 2, 3, None])
+def test_dbm_frames_stream(aa_files, dbm_spec, stride, chunk):
+    from cgbench import dbm
+    from cgbench.dbm.data import map_frames
+    from cgbench.dbm.io import read_trajectory
+
+    want = map_frames(*read_trajectory(*aa_files, step=stride), dbm_spec)
+    got = dbm.load_frames(*aa_files, dbm_spec, frame_stride=stride, chunk=chunk)
+    for a in ("x", "r", "box"):
+        np.testing.assert_array_equal(getattr(got, a), getattr(want, a), err_msg=a)
+    pick = [len(want) - 1, 0]
+    sub = dbm.load_frames(*aa_files, dbm_spec, frame_stride=stride, frames=pick, chunk=chunk)
+    np.testing.assert_array_equal(sub.x, want.x[pick])
+    np.testing.assert_array_equal(sub.r, want.r[pick])
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_dbm_test_set_streams(aa_files, tmbt_files, dbm_spec, tmp_path, stride):
+    from cgbench import dbm
+    from cgbench.dbm.data import map_frames, split
+    from cgbench.dbm.io import read_trajectory, write_trajectory
+
+    mol = (tmbt_files["topology"], tmbt_files["mapping"], tmbt_files["cg_topology"])
+    out = {k: tmp_path / f"{k}.{k.split('_')[1]}" for k in ("cg_gro", "cg_xtc", "aa_gro", "aa_xtc")}
+    info = dbm.write_test_set(*aa_files, *mol, out, train_fraction=0.5, frame_stride=stride)
+    # in memory: every thinned frame mapped, the held-out ones written
+    frames = map_frames(*read_trajectory(*aa_files, step=stride), dbm_spec)
+    _, test = split(len(frames), 0.5)
+    t = frames.subset(test)
+    assert info == {"n_frames": len(test), "first_frame": int(test[0])}
+    names = json.loads(tmbt_files["mapping"].read_text())["bead_names"]
+    write_trajectory(tmp_path / "m_cg.gro", tmp_path / "m_cg.xtc", t.r, t.box, names, dbm_spec.resname)
+    write_trajectory(tmp_path / "m_aa.gro", tmp_path / "m_aa.xtc", t.x, t.box, dbm_spec.atom_names, dbm_spec.resname)
+    for kind in ("cg", "aa"):
+        assert out[f"{kind}_gro"].read_bytes() == (tmp_path / f"m_{kind}.gro").read_bytes()
+        got = read_trajectory(out[f"{kind}_gro"], out[f"{kind}_xtc"])
+        want = read_trajectory(tmp_path / f"m_{kind}.gro", tmp_path / f"m_{kind}.xtc")
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)

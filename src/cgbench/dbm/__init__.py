@@ -84,12 +84,43 @@ def load_spec(topology_npz, mapping_json, cg_topology_json):
     return molecule_spec(top, mp, cg)
 
 
-def load_frames(aa_topology, aa_trajectory, spec, frame_stride=1):
-    """AA frames (whole molecules) and their CG mapping, :class:`Frames` in nm."""
-    from .io import read_trajectory
+def load_frames(aa_topology, aa_trajectory, spec, frame_stride=1, frames=None, chunk=None):
+    """AA frames (whole molecules) and their CG mapping, :class:`Frames` in nm.
 
-    x, box = read_trajectory(aa_topology, aa_trajectory, step=frame_stride)
-    return map_frames(x, box, spec)
+    The result holds every frame asked for: DBM's training set is by design all frames of the
+    run thinned by ``frame_stride`` (the sampler draws beads of any training frame, and their
+    environments need the atoms), 12 bytes per atom and per bead of each kept frame, so
+    ``frame_stride`` is what bounds it for a long run. The file is read and mapped a chunk at a
+    time (:func:`cgbench.dbm.io.iter_trajectory`), so the float64 unwrapping and mapping never
+    touch more than one chunk, and no array of the unthinned run is ever built.
+
+    Parameters
+    ----------
+    frame_stride : int
+        Keep every ``frame_stride``-th frame of the file.
+    frames : sequence of int, optional
+        Indices into the thinned frames: read only these (e.g. a few held-out frames).
+    chunk : int, optional
+        Frames read and mapped at a time; the result does not depend on it.
+    """
+    import numpy as np
+
+    from .io import count_frames, iter_trajectory
+
+    thinned = np.arange(count_frames(aa_topology, aa_trajectory, step=frame_stride)) * frame_stride
+    idx = thinned if frames is None else thinned[np.asarray(frames, dtype=int)]
+    out = None
+    at = 0
+    for x, box in iter_trajectory(aa_topology, aa_trajectory, chunk=chunk, frames=idx):
+        part = map_frames(x, box, spec)
+        if out is None:
+            out = Frames(np.empty((len(idx), *part.x.shape[1:]), np.float32),
+                         np.empty((len(idx), *part.r.shape[1:]), np.float32), np.empty((len(idx), 3), np.float32))
+        out.x[at:at + len(part)], out.r[at:at + len(part)], out.box[at:at + len(part)] = part.x, part.r, part.box
+        at += len(part)
+    if out is None:
+        raise CgbenchError(f"{aa_trajectory}: no frames to read")
+    return out
 
 
 def write_test_set(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_json, out, train_fraction=0.8,
@@ -107,20 +138,32 @@ def write_test_set(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_to
     dict
         ``n_frames`` in the test set and ``first_frame`` (index in the thinned AA trajectory).
     """
-    from .io import write_trajectory
+    from contextlib import ExitStack
+
+    from ..mapping import Mapping
+    from .io import TrajectoryWriter, count_frames, iter_trajectory
 
     spec = load_spec(topology_npz, mapping_json, cg_topology_json)
-    frames = load_frames(aa_topology, aa_trajectory, spec, frame_stride)
-    _, test = split(len(frames), train_fraction)
+    # only the held-out frames are read, and written a chunk at a time as they are mapped
+    n_frames = count_frames(aa_topology, aa_trajectory, step=frame_stride)
+    _, test = split(n_frames, train_fraction)
     if len(test) == 0:
-        raise CgbenchError(f"train_fraction = {train_fraction} leaves no frame of {len(frames)} for testing")
-    t = frames.subset(test)
-    from ..mapping import Mapping
-
+        raise CgbenchError(f"train_fraction = {train_fraction} leaves no frame of {n_frames} for testing")
     names = Mapping.from_dict(json.loads(Path(mapping_json).read_text())).bead_names
-    write_trajectory(out["cg_gro"], out["cg_xtc"], t.r, t.box, names, spec.resname)
-    if out.get("aa_gro"):
-        write_trajectory(out["aa_gro"], out["aa_xtc"], t.x, t.box, spec.atom_names, spec.resname)
+    with ExitStack() as stack:
+        cg_w = aa_w = None
+        for x, box in iter_trajectory(aa_topology, aa_trajectory, frames=test * frame_stride):
+            t = map_frames(x, box, spec)
+            if cg_w is None:
+                n_mol = t.x.shape[1] // spec.n_atoms
+                cg_w = stack.enter_context(
+                    TrajectoryWriter(out["cg_gro"], out["cg_xtc"], names, spec.resname, n_mol * len(names)))
+                if out.get("aa_gro"):
+                    aa_w = stack.enter_context(TrajectoryWriter(out["aa_gro"], out["aa_xtc"], spec.atom_names,
+                                                                spec.resname, n_mol * spec.n_atoms))
+            cg_w.write(t.r, t.box)
+            if aa_w is not None:
+                aa_w.write(t.x, t.box)
     return {"n_frames": int(len(test)), "first_frame": int(test[0])}
 
 

@@ -13,12 +13,28 @@ from ..errors import CgbenchError
 A_PER_NM = 10.0
 
 
-def _frames(u, start=0, stop=None, step=1):
+def _open(topology, trajectory=None):
+    import MDAnalysis as mda
+
+    return mda.Universe(str(topology), str(trajectory)) if trajectory else mda.Universe(str(topology))
+
+
+def _indices(u, start=0, stop=None, step=1, frames=None):
+    """Frame indices to read: ``frames`` if given, else the slice."""
+    n = len(u.trajectory)
+    if frames is None:
+        return np.arange(n)[slice(start, stop, step)]
+    idx = np.asarray(frames, dtype=int).ravel()
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise CgbenchError(f"{u.trajectory.filename}: frame indices must lie in 0..{n - 1}")
+    return idx
+
+
+def _frames(u, idx):
     n = len(u.atoms)
-    idx = range(len(u.trajectory))[slice(start, stop, step)]
     x = np.empty((len(idx), n, 3), dtype=np.float32)
     box = np.empty((len(idx), 3), dtype=np.float32)
-    for k, ts in enumerate(u.trajectory[start:stop:step]):
+    for k, ts in enumerate(u.trajectory[np.asarray(idx, dtype=int)]):
         # copy: the reader reuses one buffer for every frame
         x[k] = ts.positions / A_PER_NM
         dims = ts.dimensions
@@ -28,8 +44,44 @@ def _frames(u, start=0, stop=None, step=1):
     return x, box
 
 
+def count_frames(topology, trajectory=None, start=0, stop=None, step=1):
+    """Number of frames :func:`read_trajectory` would read with the same ``start``, ``stop``, ``step``."""
+    return len(_indices(_open(topology, trajectory), start, stop, step))
+
+
+def iter_trajectory(topology, trajectory=None, chunk=None, start=0, stop=None, step=1, frames=None):
+    """Positions and boxes of a GROMACS trajectory, a chunk of frames at a time.
+
+    Parameters
+    ----------
+    topology, trajectory : path
+        As for :func:`read_trajectory`.
+    chunk : int, optional
+        Frames per chunk; by default :func:`cgbench.trajectory.default_chunk` of the system
+        (sized for float64 work on each chunk, twice the float32 arrays read).
+    start, stop, step : int
+        Which frames, as a slice.
+    frames : sequence of int, optional
+        Frame indices to read, in this order, instead of the slice.
+
+    Yields
+    ------
+    x : ndarray, shape (n_chunk, n_particles, 3), float32, nm
+    box : ndarray, shape (n_chunk, 3), float32, nm
+    """
+    from ..trajectory import default_chunk
+
+    u = _open(topology, trajectory)
+    idx = _indices(u, start, stop, step, frames)
+    chunk = max(1, int(chunk or default_chunk(len(u.atoms))))
+    for lo in range(0, len(idx), chunk):
+        yield _frames(u, idx[lo:lo + chunk])
+
+
 def read_trajectory(topology, trajectory=None, start=0, stop=None, step=1):
-    """Positions and boxes of a GROMACS trajectory.
+    """Positions and boxes of a GROMACS trajectory, every frame at once.
+
+    Memory grows with the frames read: for whole runs use :func:`iter_trajectory`.
 
     Parameters
     ----------
@@ -43,10 +95,8 @@ def read_trajectory(topology, trajectory=None, start=0, stop=None, step=1):
     x : ndarray, shape (n_frames, n_particles, 3), float32, nm
     box : ndarray, shape (n_frames, 3), float32, nm
     """
-    import MDAnalysis as mda
-
-    u = mda.Universe(str(topology), str(trajectory)) if trajectory else mda.Universe(str(topology))
-    return _frames(u, start, stop, step)
+    u = _open(topology, trajectory)
+    return _frames(u, _indices(u, start, stop, step))
 
 
 def _universe(names, resname, n_mol):
@@ -148,10 +198,5 @@ class TrajectoryWriter:
 def frame_chunks(topology, trajectory=None, chunk=1):
     """Frames of a trajectory ``chunk`` at a time, as (x (f, n, 3) nm, box (f, 3) nm) pairs, with
     the total number of frames as the first item yielded."""
-    import MDAnalysis as mda
-
-    u = mda.Universe(str(topology), str(trajectory)) if trajectory else mda.Universe(str(topology))
-    n = len(u.trajectory)
-    yield n
-    for start in range(0, n, chunk):
-        yield _frames(u, start, min(n, start + chunk))
+    yield count_frames(topology, trajectory)
+    yield from iter_trajectory(topology, trajectory, chunk=chunk)
