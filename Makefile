@@ -63,5 +63,5 @@ pretrain: install
 	mkdir -p $(PRETRAIN) && ln -sfn ../resources $(PRETRAIN)/resources && ln -sfn ../config $(PRETRAIN)/config
 	$(SNAKEMAKE) --cores $(CORES) --directory $(PRETRAIN) results/dbm/shipped/model.pt --configfile config/dbm_pretrain.yaml
 	mkdir -p resources/tmbt/dbm
-	cp $(PRETRAIN)/results/dbm/shipped/{model.pt,MODEL.md,quality.json,training.png} resources/tmbt/dbm/
+	cp $(PRETRAIN)/results/dbm/shipped/{model.pt,model.json,MODEL.md,quality.json,training.png} resources/tmbt/dbm/
 	@echo "shipped: resources/tmbt/dbm/model.pt (card: resources/tmbt/dbm/MODEL.md)"

@@ -10,11 +10,18 @@ import pandas as pd
 
 from .distributions import js_divergence
 
-#: The study's eight panels, in its order: (kind, name) of Fig. 2 (a)-(h).
-FIGURE2_PANELS = (
-    ("bond", "T-A"), ("bond", "A-A"), ("angle", "T-A-A"), ("angle", "A-T-A"),
-    ("improper", "T-A-A-A"), ("proper", "A-T-A-A"), ("rdf", "T-T"), ("rdf", "A-A"),
-)
+#: Panel order of the study's Figure 2: bonded kinds, then the RDFs.
+PANEL_KINDS = ("bond", "angle", "improper", "proper", "rdf")
+
+
+def figure2_panels(reference):
+    """(kind, name) of every distribution in ``reference``, in the order of the study's Figure 2.
+
+    For TMBT: bonds T-A, A-A; angles T-A-A, A-T-A; improper T-A-A-A; proper A-T-A-A; RDFs T-T,
+    T-A, A-A (the study shows eight of these nine). A molecule without a kind has no panel of it.
+    """
+    found = list(dict.fromkeys(zip(reference["kind"], reference["name"])))
+    return [p for kind in PANEL_KINDS for p in found if p[0] == kind]
 
 
 def as_probabilities(kind, x, y):
@@ -59,15 +66,23 @@ def distances(reference, models):
     return pd.DataFrame(rows)
 
 
-def figure2(reference, models, path, panels=FIGURE2_PANELS):
-    """The study's Figure 2: each panel one distribution, the mapped AA reference and each model."""
+def figure2(reference, models, path, panels=None):
+    """The study's Figure 2: each panel one distribution, the mapped AA reference and each model.
+
+    ``panels`` (kind, name) default to every distribution of the reference (:func:`figure2_panels`).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 4, figsize=(14, 6.5))
-    labels = "abcdefgh"
+    panels = figure2_panels(reference) if panels is None else list(panels)
+    ncols = min(4, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.5 * ncols, 3.25 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    labels = "abcdefghijklmnopqrstuvwxyz"
     for k, (ax, (kind, name)) in enumerate(zip(axes.ravel(), panels)):
         ref = reference[(reference["kind"] == kind) & (reference["name"] == name)]
         ax.plot(ref["x"], ref["y"], color="black", lw=2.2, label="AA (mapped)")
@@ -84,7 +99,7 @@ def figure2(reference, models, path, panels=FIGURE2_PANELS):
         unit = "r (nm)" if kind in ("bond", "rdf") else "angle (deg)"
         ax.set_xlabel(unit)
         ax.set_ylabel("g(r)" if kind == "rdf" else "P")
-        ax.set_title(f"({labels[k]}) {kind} {name}", fontsize=10)
+        ax.set_title(f"({labels[k % len(labels)]}) {kind} {name}", fontsize=10)
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=130)

@@ -73,11 +73,10 @@ def attempts(core_hours, threads, cap, safety=1.5):
 
 def molecule_size(spec_path):
     """Atoms (hydrogens included) and beads of one molecule of a ``molecule.yaml``."""
-    from .molecule import assign_beads, load_spec, parse_smiles
+    from .plan import outline
 
-    spec = load_spec(spec_path)
-    mol = parse_smiles(spec.smiles)
-    return mol.GetNumAtoms(), len(assign_beads(mol, spec.beads))
+    out = outline(spec_path)
+    return out.n_atoms, out.n_beads
 
 
 def aa_core_hours(config, stage, atoms_per_molecule):

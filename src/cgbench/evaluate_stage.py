@@ -24,7 +24,6 @@ from .trajectory import FrameWriter, count_frames, default_chunk, iter_frames, r
 
 log = logging.getLogger("cgbench")
 
-ELEMENT_PAIRS = ("C-C", "C-N", "N-N")
 #: Force (kJ/mol/nm) given to atom force components that came out non-finite.
 CLASH_FORCE = 1e30
 #: Bead forces at or above this (kJ/mol/nm) carry an atom given CLASH_FORCE: they count as
@@ -116,7 +115,9 @@ def reduce_aa(x, box, topology, mapping, n_molecules, mdp, top, workdir, setting
 
     whole = make_whole(x, box, topology.bonds, topology.n_atoms)
     molecule = ev.molecule_index(n_molecules, topology.n_atoms)
-    rdfs = ev.element_rdfs(whole, box, _elements(topology, n_molecules), molecule, ELEMENT_PAIRS,
+    elements = _elements(topology, n_molecules)
+    pairs = settings.get("rdf_pairs") or _heavy_pairs(elements)
+    rdfs = ev.element_rdfs(whole, box, elements, molecule, pairs,
                            r_max=settings["rdf_max_nm"], bins=settings["rdf_bins"])
     for pair, (r, g) in rdfs.items():
         out["rdf_r"] = r
@@ -125,6 +126,13 @@ def reduce_aa(x, box, topology, mapping, n_molecules, mdp, top, workdir, setting
     if cg_input is not None:
         out["rmsd_nm"] = ev.reprojection_rmsd(x, cg_input, box, mapping.com_weights(), topology.bonds, per_frame=True)
     return out
+
+
+def _heavy_pairs(elements):
+    """Every pair of the heavy elements present (the default of ``evaluate.rdf_pairs``)."""
+    from .plan import SYMBOLS, element_pairs
+
+    return element_pairs([SYMBOLS[z] for z in sorted(set(np.asarray(elements).tolist())) if z > 1])
 
 
 def _load_molecule(topology, mapping):
@@ -466,7 +474,8 @@ def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0, dbm_
                                cg_models)
     _write_table(chi, out["chi2"], out["chi2_tex"])
 
-    figure3(ref, data, methods, out["figure3"], svg=out.get("figure3_svg"))
+    models = sorted({s for _m, s in data if s != "indist"})
+    figure3(ref, data, methods, out["figure3"], sets=("indist", *models[:1]), svg=out.get("figure3_svg"))
     figure5(ref_log, logs, methods, upper, out["figure5"], svg=out.get("figure5_svg"))
     notes = [dbm_provenance(json.loads(Path(dbm_training).read_text()))] if dbm_training else []
     verdicts = {m: r.verdict() for m, r in rankings.items()}
@@ -528,15 +537,22 @@ def _save(fig, path, svg=None):
 
 
 def figure3(ref, data, methods, path, sets=("indist", "A"), svg=None):
-    """The study's Figure 3: AA RDFs C-C, C-N, N-N of the reference, in-distribution and model A sets."""
+    """The study's Figure 3: intermolecular element-pair RDFs (for TMBT C-C, C-N, N-N) of the AA
+    reference and of the backmapped test sets ``sets`` (the study: in-distribution and model A).
+
+    The pairs are those the evaluation computed (``rdf_<pair>`` keys of the reference), one row each.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(ELEMENT_PAIRS), len(methods), figsize=(5 * len(methods), 8), squeeze=False)
+    keys = ref.files if hasattr(ref, "files") else list(ref)
+    pairs = [k[len("rdf_"):] for k in keys if k.startswith("rdf_") and k != "rdf_r"]
+    fig, axes = plt.subplots(len(pairs), len(methods), figsize=(5 * len(methods), 1.2 + 2.3 * len(pairs)),
+                             squeeze=False)
     for j, m in enumerate(methods):
-        for i, pair in enumerate(ELEMENT_PAIRS):
+        for i, pair in enumerate(pairs):
             ax = axes[i, j]
             ax.plot(ref["rdf_r"], ref[f"rdf_{pair}"], color="black", lw=2, label="AA reference")
             for s in sets:

@@ -186,12 +186,20 @@ def resample_target(r, g, grid):
     return np.interp(grid, r, g, left=0.0, right=g[-1])
 
 
-def initial_potential(grid, g, temperature_K, g_min=1e-3):
+#: Smallest height (k_BT) of the initial potential's core wall, from the first sampled point of the
+#: target RDF to the start of the table.
+CORE_KT = 20.0
+
+
+def initial_potential(grid, g, temperature_K, g_min=1e-3, core_kT=CORE_KT):
     """Potential of mean force :math:`U_0(r) = -k_BT \\ln g_\\mathrm{ref}(r)`, zero at the cut-off.
 
     Where :math:`g \\le` ``g_min`` (the core, never sampled) the PMF is continued by a linear wall
     fitted to the first sampled points (:func:`cgbench.boltzmann.extrapolate`), so the table is finite
-    and repulsive everywhere; beyond the data it is continued with its last value.
+    and repulsive everywhere; beyond the data it is continued with its last value. The wall is at
+    least steep enough to climb ``core_kT`` k_BT from the first sampled point to the table's start:
+    a sparse bead type's first sampled points can be nearly flat, and a wall of a few k_BT lets
+    two beads reach the table's start, where LAMMPS stops the run.
 
     Parameters
     ----------
@@ -210,8 +218,13 @@ def initial_potential(grid, g, temperature_K, g_min=1e-3):
     sampled = g > g_min
     if sampled.sum() < 2:
         raise CgbenchError("the target RDF has fewer than two points above g_min; cannot invert it")
-    U = np.where(sampled, -thermal_energy(temperature_K) * np.log(np.where(sampled, g, 1.0)), np.nan)
-    U = extrapolate(grid, U, grid, left="linear", right="constant")
+    kT = thermal_energy(temperature_K)
+    U = np.where(sampled, -kT * np.log(np.where(sampled, g, 1.0)), np.nan)
+    first = grid[np.argmax(sampled)]
+    span = grid[sampled][-1] - first
+    data_slope = (np.nanmax(U) - np.nanmin(U)) / span if span > 0 else 0.0
+    core_slope = core_kT * kT / (first - grid[0]) if first > grid[0] else 0.0
+    U = extrapolate(grid, U, grid, left="linear", right="constant", min_slope=max(data_slope, core_slope))
     return U - U[-1]
 
 

@@ -7,6 +7,7 @@ so that the all-atom topology reads in the same order as the coarse-grained one.
 """
 
 from dataclasses import dataclass, field
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from rdkit.Chem import AllChem
 
 from .errors import MoleculeError
 
-_KEYS = {"name", "resname", "smiles", "charge", "forcefield", "supplement", "beads"}
+_KEYS = {"name", "resname", "smiles", "charge", "forcefield", "supplement", "beads", "rdf_pairs", "dbm_model"}
 
 
 @dataclass
@@ -31,6 +32,10 @@ class MoleculeSpec:
     supplement: dict = field(default_factory=dict)
     beads: list = field(default_factory=list)
     path: Path | None = None
+    #: element pairs of the atomistic RDFs (``evaluate.rdf_pairs`` overrides; None - every heavy pair)
+    rdf_pairs: list | None = None
+    #: a shipped DBM model of this molecule (``dbm.train.init_from: shipped``), relative paths resolved
+    dbm_model: Path | None = None
 
 
 def load_spec(path):
@@ -66,7 +71,15 @@ def load_spec(path):
             raise MoleculeError(f"{path}: beads[{i}] needs a 'type'")
         if ("smarts" in bead) == ("ring" in bead):
             raise MoleculeError(f"{path}: beads[{i}] needs exactly one of 'smarts' or 'ring'")
+    rdf_pairs = raw.get("rdf_pairs")
+    if rdf_pairs is not None and (not isinstance(rdf_pairs, list) or not rdf_pairs
+                                  or not all(isinstance(p, str) and p.count("-") == 1 for p in rdf_pairs)):
+        raise MoleculeError(f"{path}: 'rdf_pairs' must be a list of element pairs such as [C-C, C-N], got {rdf_pairs!r}")
+    # normpath, not resolve(): the run directory may reach resources/ through a link
+    dbm_model = Path(os.path.normpath(path.parent / raw["dbm_model"])) if raw.get("dbm_model") else None
     return MoleculeSpec(
+        rdf_pairs=rdf_pairs,
+        dbm_model=dbm_model,
         name=str(raw["name"]),
         resname=resname,
         smiles=str(raw["smiles"]),

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cgbench.compare import as_probabilities, distances, figure2
+from cgbench.compare import as_probabilities, distances, figure2, figure2_panels
 
 
 def table(kind, name, x, y):
@@ -41,3 +41,15 @@ def test_bins_must_match():
 def test_rdf_probabilities_weight_r_squared():
     r = np.array([1.0, 2.0])
     np.testing.assert_allclose(as_probabilities("rdf", r, [1.0, 1.0]), [0.2, 0.8])
+
+
+def test_figure2_panels_follow_the_study_order_and_the_molecule():
+    x = np.linspace(0, 1, 5)
+    names = [("rdf", "T-T"), ("proper", "A-T-A-A"), ("bond", "T-A"), ("angle", "A-T-A"), ("rdf", "A-A"),
+             ("improper", "T-A-A-A"), ("bond", "A-A")]
+    ref = pd.concat([table(k, n, x, np.ones(5)) for k, n in names])
+    assert figure2_panels(ref) == [("bond", "T-A"), ("bond", "A-A"), ("angle", "A-T-A"), ("improper", "T-A-A-A"),
+                                   ("proper", "A-T-A-A"), ("rdf", "T-T"), ("rdf", "A-A")]
+    # a molecule without proper dihedrals has no proper panel
+    tpb = pd.concat([table(k, n, x, np.ones(5)) for k, n in [("bond", "B-P"), ("rdf", "B-B")]])
+    assert figure2_panels(tpb) == [("bond", "B-P"), ("rdf", "B-B")]

@@ -194,3 +194,12 @@ def test_target_from_bin_centres_reaches_the_cutoff():
     assert g[-1] == 1.0
     with pytest.raises(CgbenchError, match="stops at"):
         ibi.resample_target(r[:-2], np.ones(r.size - 2), grid)
+
+
+def test_the_core_wall_climbs_core_kT_even_when_the_first_sampled_points_are_flat():
+    # a sparse bead type: a low, nearly flat RDF from 0.45 nm on
+    g = np.where(GRID >= 0.45, 0.3 + 0.01 * (GRID - 0.45), 0.0)
+    U = ibi.initial_potential(GRID, g, 450.0)
+    first = np.argmax(g > 1e-3)
+    assert U[0] - U[first] >= ibi.CORE_KT * kT(450.0) - 1e-9
+    assert np.all(np.diff(U[: first + 1]) < 0)

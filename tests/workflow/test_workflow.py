@@ -167,3 +167,74 @@ def test_a_molecule_that_makes_no_sense_fails_before_any_job(workdir):
     res = snakemake("-n", "--configfile", "config/test.yaml", "badmol.yaml", cwd=workdir)
     assert res.returncode != 0
     assert "invalid SMILES 'c1ccc(cc1'" in res.stderr + res.stdout
+
+
+# A second molecule: 1,3,5-triphenylbenzene (resources/tpb), carbon and hydrogen only, whose CG
+# molecule has bonds, one angle and an improper but no proper dihedral.
+
+
+@pytest.fixture(scope="module")
+def tpb_workdir(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("wf_tpb"))
+
+
+def test_a_molecule_without_nitrogen_plans_on_default_settings(tpb_workdir):
+    (tpb_workdir / "own.yaml").write_text("molecule: resources/tpb/molecule.yaml\n")
+    res = snakemake("-n", "--configfile", "own.yaml", cwd=tpb_workdir)
+    assert res.returncode == 0, res.stderr + res.stdout
+    text = res.stderr + res.stdout
+    # harmless mismatches are warnings: the default models A and B ask for proper dihedrals
+    assert "cg_models.A.proper: TPB has no CG proper interaction" in text
+    assert "dbm.train.init_from: TPB ships no DBM model" in text
+    assert "This was a dry-run" in text
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("evaluate: {rdf_pairs: [C-C, C-N]}", "evaluate.rdf_pairs: 'C-N' names N, which TPB (C24H18) does not have"),
+    ("dbm: {train: {init_from: resources/tmbt/dbm/model.pt}}",
+     "dbm.train.init_from: resources/tmbt/dbm/model.pt was trained for TMBT, another molecule than this run's TPB"),
+])
+def test_a_config_that_does_not_fit_the_molecule_stops_at_planning(tpb_workdir, extra, message):
+    (tpb_workdir / "misfit.yaml").write_text(f"molecule: resources/tpb/molecule.yaml\n{extra}\n")
+    res = snakemake("-n", "--configfile", "misfit.yaml", cwd=tpb_workdir)
+    assert res.returncode != 0
+    text = res.stderr + res.stdout
+    assert "the configuration does not fit the molecule TPB" in text and message in text
+    assert "Job stats" not in text and not (tpb_workdir / "results").exists()
+
+
+@needs_gmx
+@pytest.mark.slow
+def test_run_second_molecule_on_test_config(tpb_workdir):
+    (tpb_workdir / "tpb_test.yaml").write_text("molecule: resources/tpb/molecule.yaml\n")
+    res = snakemake("--cores", "2", "--configfile", "config/test.yaml", "tpb_test.yaml", cwd=tpb_workdir,
+                    timeout=1200)
+    assert res.returncode == 0, res.stderr[-3000:]
+    r = tpb_workdir / "results"
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    ref = pd.read_csv(r / "mapping" / "reference.csv")
+    assert set(ref["kind"]) == {"bond", "angle", "improper", "rdf"}
+    assert set(ref.loc[ref["kind"] == "rdf", "name"]) == {"B-B", "B-P", "P-P"}
+    dbi = json.loads((r / "bonded" / "dbi_params.json").read_text())
+    assert set(dbi["bonds"]) == {"B-P"} and dbi["propers"] == {}
+    conv = pd.read_csv(r / "ibi" / "convergence.csv")
+    assert set(conv["pair"]) == {"B-B", "B-P", "P-P"}
+    dist = pd.read_csv(r / "cg" / "distances.csv")
+    assert set(dist["model"]) == {"A", "B", "C"} and "proper" not in set(dist["kind"])
+    # the atomistic RDFs are the pairs of the elements TPB has: C-C
+    aa = np.load(r / "evaluate" / "aa.npz")
+    assert sorted(k for k in aa.files if k.startswith("rdf_") and k != "rdf_r") == ["rdf_C-C"]
+    t1 = pd.read_csv(r / "evaluate" / "table1_rmsd.csv", index_col=0)
+    assert list(t1.index) == ["indist", "A", "B", "C"] and (t1["em"] > 0).all()
+    ranking = pd.read_csv(r / "evaluate" / "ranking.csv")
+    assert sorted(ranking["method"].unique()) == ["dbm", "dbm_projected", "em"]
+    distances = pd.read_csv(r / "evaluate" / "distances.csv")
+    assert set(distances["beads"]) == {"all", "B", "P"}
+    training = json.loads((r / "dbm" / "training.json").read_text())
+    assert training["init_from"] is None
+    assert (r / "evaluate" / "figure3.png").stat().st_size > 5000 and (r / "cg" / "figure2.png").exists()
+    assert (r / "evaluate" / "summary.html").read_text().startswith("<h2>Verdict</h2>")

@@ -45,7 +45,8 @@ def benchmark_jobs():
     ]
     out = []
     for rule_name, wc in jobs:
-        path = getattr(rules, rule_name).benchmark.format(**wc)
+        # a plain str: the rule's IOFile carries the rule, which the script's pickle cannot take
+        path = str.__str__(getattr(rules, rule_name).benchmark).format(**wc)
         stage = Path(path).parent.name
         out.append({"stage": stage, "rule": rule_name, "wildcards": wc, "path": path})
     return out

@@ -4,10 +4,12 @@ from pathlib import Path
 
 import yaml
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 from cgbench import aa as cgaa
 from cgbench import cost as cgcost
 from cgbench import config as cgconfig
+from cgbench import plan as cgplan
 from cgbench.errors import CgbenchError, ConfigError
 
 try:
@@ -24,11 +26,25 @@ MAX_RUNTIME = config["cluster"]["max_runtime_min"]
 # left, and SLURM would kill it mid-checkpoint.
 IN_JOB = workflow.remote_exec
 RETRIES = 0 if IN_JOB else config["cluster"]["retries"]
-# sizes of one molecule, for the walltime estimates (a molecule that makes no sense stops here)
+# The molecule as the plan sees it (a definition that makes no sense stops here), and the checks
+# of the config against it: a key that asks for what the molecule lacks stops the plan, before
+# any job runs; a harmless one is a warning.
 try:
-    ATOMS_PER_MOLECULE, BEADS_PER_MOLECULE = cgcost.molecule_size(config["molecule"])
+    OUTLINE = cgplan.outline(config["molecule"])
 except CgbenchError as exc:
     raise WorkflowError(str(exc)) from None
+_problems, _warnings = cgplan.check(config, OUTLINE)
+if _problems:
+    raise WorkflowError(
+        f"the configuration does not fit the molecule {OUTLINE.name} ({config['molecule']}):\n  "
+        + "\n  ".join(_problems)
+    )
+for _w in _warnings:
+    logger.warning(f"cgbench: {_w}")
+config["evaluate"]["rdf_pairs"] = cgplan.rdf_pairs(config, OUTLINE)
+config["dbm"]["train"]["init_from"] = cgplan.init_from(config, OUTLINE)
+# sizes of one molecule, for the walltime estimates
+ATOMS_PER_MOLECULE, BEADS_PER_MOLECULE = OUTLINE.n_atoms, OUTLINE.n_beads
 AA_STAGES = cgaa.active_stages(AA)
 # stages that end with a structure and an energy file only; the NVT run has its own rule
 AA_EQUIL = [s for s in AA_STAGES if s != "nvt"]

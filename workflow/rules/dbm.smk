@@ -79,6 +79,7 @@ rule dbm_ship:
         cg_topology="results/molecule/cg_topology.json",
     output:
         model="results/dbm/shipped/model.pt",
+        identity="results/dbm/shipped/model.json",
         quality="results/dbm/shipped/quality.json",
         card="results/dbm/shipped/MODEL.md",
         png="results/dbm/shipped/training.png",

@@ -83,8 +83,17 @@ def junction_bonds(x_ref, box_ref, x, box, spec):
             "spread_ref_nm": float(a.std())}
 
 
-def intermolecular_rdf(x, box, spec, element=6, r_max=1.0, bins=100):
-    """RDF between atoms of one element in different molecules, (r nm, g)."""
+def main_element(spec):
+    """Atomic number of the molecule's most frequent heavy element (carbon in organic molecules)."""
+    z = np.asarray(spec.elements)
+    heavy = z[z > 1]
+    values, counts = np.unique(heavy, return_counts=True)
+    return int(values[np.argmax(counts)])
+
+
+def intermolecular_rdf(x, box, spec, element=None, r_max=1.0, bins=100):
+    """RDF between atoms of one element (default :func:`main_element`) in different molecules, (r nm, g)."""
+    element = main_element(spec) if element is None else element
     n_mol = x.shape[1] // spec.n_atoms
     sel = np.flatnonzero(np.tile(spec.elements == element, n_mol))
     per = np.flatnonzero(spec.elements == element)
@@ -95,7 +104,7 @@ def intermolecular_rdf(x, box, spec, element=6, r_max=1.0, bins=100):
     return dist.rdf(x, box, sel, sel, exclusions=excl, r_max=min(r_max, 0.5 * float(np.min(box))), bins=bins)
 
 
-def rdf_difference(x_ref, box_ref, x, box, spec, element=6, r_max=1.0, bins=100):
+def rdf_difference(x_ref, box_ref, x, box, spec, element=None, r_max=1.0, bins=100):
     """Mean absolute difference of the intermolecular RDFs of one element over [0, r_max]."""
     r, g_ref = intermolecular_rdf(x_ref, box_ref, spec, element, r_max, bins)
     _, g = intermolecular_rdf(x, box, spec, element, r_max, bins)

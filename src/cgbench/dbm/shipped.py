@@ -88,7 +88,18 @@ def export(model, path, recipe=None, quality=None):
     part = path.with_name(path.name + ".part")
     torch.save(payload, part)
     part.replace(path)
+    write_identity(model.spec, h, path.with_suffix(".json"))
     return {"path": str(path), "bytes": path.stat().st_size, "molecule_sha256": h}
+
+
+def write_identity(spec, sha256, path):
+    """The model's identity card (molecule name, formula, bead types, hash) next to its weights:
+    plain JSON, so that a workflow can refuse a model of another molecule when it is planned,
+    without torch (:func:`cgbench.plan.model_identity`)."""
+    from ..plan import identity
+
+    card = {"format": FORMAT, "version": VERSION, "molecule": identity(spec), "molecule_sha256": sha256}
+    Path(path).write_text(json.dumps(card, indent=1) + "\n")
 
 
 def read(path):
