@@ -10,7 +10,8 @@ def benchmark_jobs():
     METHODS), so the list holds exactly this configuration's jobs; a check of it against the dry
     run's jobs is in tests/unit/test_stage_times.py.
     """
-    dbm_methods = [m for m in METHODS if m.startswith("dbm")]
+    dbm_raw = [t for t in TESTSETS if any(m.startswith("dbm") for m in METHODS)]
+    dbm_projected = [t for t in TESTSETS if "dbm_projected" in METHODS]
     jobs = [
         ("molecule", {}),
         ("aa_system", {}),
@@ -29,11 +30,8 @@ def benchmark_jobs():
         *[("testset", {"testset": t}) for t in TESTSETS],
         *[("backmap_em", {"testset": t}) for t in TESTSETS if "em" in METHODS],
         ("dbm_train", {}),
-        *[
-            ("backmap_dbm", {"dbm": d, "testset": t})
-            for d in dbm_methods
-            for t in TESTSETS
-        ],
+        *[("backmap_dbm", {"testset": t}) for t in dbm_raw],
+        *[("project_backmap", {"testset": t}) for t in dbm_projected],
         ("evaluate_aa", {}),
         *[
             ("evaluate_set", {"method": m, "testset": t})
