@@ -97,7 +97,7 @@ def test_schema_nodes_use_only_schema_keywords(root):
     import yaml
 
     allowed = {"$schema", "title", "description", "type", "additionalProperties", "required", "properties",
-               "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "items"}
+               "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "items", "minItems"}
     schema = yaml.safe_load((root / "workflow/schemas/config.schema.yaml").read_text())
 
     def walk(node, path):
@@ -108,3 +108,31 @@ def test_schema_nodes_use_only_schema_keywords(root):
             walk(node["additionalProperties"], f"{path}.<name>")
 
     walk(schema, "config")
+
+
+def _leaves(d, prefix=()):
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            yield from _leaves(v, prefix + (k,))
+        else:
+            yield prefix + (k,)
+
+
+@pytest.mark.parametrize("name, sections", [("paper.yaml", None), ("dbm_pretrain.yaml", ("threads", "aa", "testsets", "dbm"))])
+def test_a_full_size_config_sets_every_key_the_demo_sets(root, name, sections):
+    """The Snakefile reads config.yaml first and merges a --configfile over it, so a key the demo
+    sets and a full-size config leaves out would silently take the demo's value (e.g. its
+    fine-tuning learning rate, or its IBI frame interval)."""
+    demo = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    other = yaml.safe_load((root / "config" / name).read_text())
+
+    def has(d, path):
+        for k in path:
+            if not isinstance(d, dict) or k not in d:
+                return False
+            d = d[k]
+        return True
+
+    # dbm_pretrain.yaml runs the AA and DBM stages only
+    leaked = [".".join(p) for p in _leaves(demo) if not has(other, p) and (sections is None or p[0] in sections)]
+    assert leaked == [], f"{name} inherits the demo's {leaked}"
