@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import cg_models, compare, ibi, lammps, lammps_run, rescale
 from .cgtopology import CGTopology
+from .ibi_criterion import Criterion
 from .mapping_stage import BONDED, reference_table
 from .pbc import make_whole, wrap_molecules
 from .trajectory import Frames, write_frames
@@ -78,6 +79,19 @@ def md_settings(run_ps, timestep_fs, output_interval_ps, temperature_K, tau_t_ps
     )
 
 
+def ibi_criterion(cfg_ibi):
+    """The config's ``ibi.convergence`` as a :class:`cgbench.ibi_criterion.Criterion`."""
+    c = cfg_ibi.get("convergence", {})
+    return Criterion(
+        rdf_l2_nm=c.get("rdf_l2_nm"),
+        rdf_l2_nm_pairs=dict(c.get("rdf_l2_nm_pairs", {})),
+        pressure_tolerance_bar=c.get("pressure_tolerance_bar"),
+        p_target_bar=cfg_ibi["p_target_bar"],
+        hold_iterations=c.get("hold_iterations", 1),
+        stop_early=c.get("stop_early", True),
+    )
+
+
 def ibi_settings(cfg_ibi, cutoff_nm):
     return ibi.IBISettings(
         iterations_max=cfg_ibi["iterations"],
@@ -88,6 +102,13 @@ def ibi_settings(cfg_ibi, cutoff_nm):
         cutoff_nm=cutoff_nm,
         step_nm=cfg_ibi["step_nm"],
         pressure_bound_bar=cfg_ibi["pressure_bound_bar"],
+        pressure_type=cfg_ibi.get("pressure_correction", "simple"),
+        wjk_scale=cfg_ibi.get("wjk_scale", 1.0),
+        smooth_iterations=cfg_ibi.get("smooth_iterations", 0),
+        pair_step_nm=dict(cfg_ibi.get("pair_step_nm", {})),
+        target_smooth_iterations=dict(cfg_ibi.get("target_smooth_iterations", {})),
+        initial_configuration=cfg_ibi.get("initial_configuration", "maindir"),
+        criterion=ibi_criterion(cfg_ibi),
     )
 
 
@@ -120,32 +141,55 @@ def ibi_chunk(workdir, n_iterations, sentinel, convergence_csv, pressure_bound_b
 
 
 def ibi_finish(workdir, out):
-    """Convergence table and plot, and the final pair potentials (GROMACS units)."""
+    """Convergence table, state (``convergence.json``: did the criterion hold) and plot, and the
+    final pair potentials (GROMACS units)."""
     conv = ibi.collect(workdir)
     conv.to_csv(out["convergence"], index=False)
+    state = ibi.convergence_state(workdir, conv)
+    state["iteration_wall_s"] = float(conv.groupby("iteration")["wall_s"].first().sum())
+    Path(out["state"]).write_text(json.dumps(state, indent=1) + "\n")
     pots = ibi.pair_potentials(workdir)
     rows = [pd.DataFrame({"pair": k, "r": r, "U": U, "F": F}) for k, (r, U, F) in pots.items()]
     pd.concat(rows, ignore_index=True).to_csv(out["potentials"], index=False)
-    plot_convergence(conv, pots, out["png"])
+    plot_convergence(conv, pots, out["png"], state)
     last = conv[conv["iteration"] == conv["iteration"].max()]
     log.info("final iteration:\n%s", last.to_string(index=False))
+    log.info("converged: %s (%s)", state["converged"], "; ".join(state["failing"]) or "criterion met")
 
 
-def plot_convergence(conv, pots, path):
+def plot_convergence(conv, pots, path, state=None):
+    """RDF distances and pressure per iteration with the convergence criterion drawn in, and the
+    final pair potentials. ``state`` is :func:`cgbench.ibi.convergence_state`."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    crit = Criterion.from_dict(state["criterion"]) if state else Criterion()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for pair, g in conv.groupby("pair", sort=False):
-        axes[0].semilogy(g["iteration"], g["rdf_l2"], "o-", ms=3, label=pair)
+        (line,) = axes[0].semilogy(g["iteration"], g["rdf_l2"], "o-", ms=3, label=pair)
+        tol = crit.tolerance(pair)
+        if tol is not None:
+            axes[0].axhline(tol, color=line.get_color(), ls="--", lw=0.8)
     axes[0].set_xlabel("iteration")
     axes[0].set_ylabel(r"$\int (g - g_\mathrm{ref})^2 dr$ (nm)")
-    axes[0].legend()
+    axes[0].legend(title="dashed: criterion" if crit.active else None)
     p = conv.groupby("iteration")["pressure_bar"].first()
     axes[1].plot(p.index, p.values, "o-", ms=3)
-    axes[1].axhline(0, color="0.6", lw=0.8)
+    axes[1].axhline(crit.p_target_bar, color="0.6", lw=0.8)
+    if crit.pressure_tolerance_bar is not None:
+        axes[1].axhspan(crit.p_target_bar - crit.pressure_tolerance_bar, crit.p_target_bar + crit.pressure_tolerance_bar,
+                        color="tab:green", alpha=0.15, lw=0, label="criterion")
+        axes[1].legend()
+    met = conv.groupby("iteration")["criterion_met"].first()
+    for ax in axes[:2]:
+        for it in met.index[met.to_numpy(dtype=bool)]:
+            ax.axvline(it, color="tab:green", lw=0.6, alpha=0.5)
+    if state is not None and state["checked"]:
+        title = (f"converged: criterion met from iteration {state['first_met']}" if state["converged"]
+                 else f"NOT converged after {state['iterations']} iterations")
+        fig.suptitle(title, color="black" if state["converged"] else "tab:red")
     axes[1].set_xlabel("iteration")
     axes[1].set_ylabel("pressure (bar)")
     for pair, (r, U, _F) in pots.items():

@@ -25,7 +25,7 @@ outputs of a failed job; a loop directory must survive a killed chunk):
    potentials of an iteration in GROMACS units for the production runs.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 import json
 import os
 from pathlib import Path
@@ -39,6 +39,7 @@ import pandas as pd
 
 from . import lammps_run, votca
 from .boltzmann import extrapolate
+from .ibi_criterion import CHECK_FILE, Criterion, converged, rdf_distance
 from .errors import CgbenchError, EngineError
 from .units import kT as thermal_energy
 
@@ -56,6 +57,8 @@ __all__ = [
     "pair_potentials",
     "rdf_distance",
     "votca_like_pair_factor",
+    "smooth_121",
+    "convergence_state",
 ]
 
 SETTINGS = "settings.xml"
@@ -69,6 +72,9 @@ LAMMPS_LOG = "log.lammps"
 META = "cgbench_ibi.json"
 TIMING = "cgbench_timing.csv"
 CSG_OUTPUT = "cgbench_csg_inverse.out"
+#: Folder of our VOTCA scripts (``<inverse><scriptpath>``) and the convergence_check type they add.
+SCRIPTS = "cgbench_votca"
+CHECK_TYPE = "cgbench"
 STEP = re.compile(r"^step_(\d{3,})$")
 
 
@@ -96,11 +102,27 @@ class IBISettings:
     g_min : float
         Target g(r) at or below this counts as unsampled when the initial potential is made.
     convergence_limit : float, optional
-        Stop early when the sum of VOTCA's convergence values falls below it.
+        Stop early when the sum of VOTCA's convergence values falls below it (VOTCA's own check;
+        exclusive with ``criterion``).
     initial_configuration : {"maindir", "laststep"}
         Start every iteration from the set-up configuration, or from the last iteration's end.
     pressure_bound_bar : float, bar
         A finished iteration with |p| above this counts as diverged.
+    pressure_type : {"simple", "wjk"}
+        VOTCA's simple pressure correction (the study's) or Wang-Junghans-Kremer's.
+    wjk_scale : float
+        Scale of the Wang-Junghans-Kremer correction (:func:`cgbench.votca.wjk_options`).
+    smooth_iterations : int
+        Passes of VOTCA's ``post_update smooth`` (1-2-1 filter) on each IBI update; 0: none.
+    pair_step_nm : dict of str -> float, nm
+        VOTCA grid step of named pairs (``"T-T"``), overriding ``step_nm``: wider RDF bins for a
+        sparse bead type.
+    target_smooth_iterations : dict of str -> int
+        Passes of the same 1-2-1 filter applied to named pairs' target RDFs at set-up.
+    votca_convergence : bool
+        Let VOTCA write its own convergence value per pair (``post_add convergence``).
+    criterion : cgbench.ibi_criterion.Criterion, optional
+        Convergence criterion, checked after every iteration by ``csg_inverse`` itself.
     """
 
     iterations_max: int = 200
@@ -116,12 +138,24 @@ class IBISettings:
     convergence_limit: float | None = None
     initial_configuration: str = "maindir"
     pressure_bound_bar: float = 1.0e5
+    pressure_type: str = "simple"
+    wjk_scale: float = 1.0
+    smooth_iterations: int = 0
+    pair_step_nm: dict = field(default_factory=dict)
+    target_smooth_iterations: dict = field(default_factory=dict)
+    votca_convergence: bool = False
+    criterion: Criterion | None = None
 
-    def grid(self):
-        """VOTCA's r grid, nm: 0, step, ..., cutoff."""
-        n = int(round(self.cutoff_nm / self.step_nm))
-        if not np.isclose(n * self.step_nm, self.cutoff_nm, rtol=0, atol=1e-9):
-            raise CgbenchError(f"cutoff {self.cutoff_nm} nm is not a whole number of steps of {self.step_nm} nm")
+    def step(self, pair=None):
+        """VOTCA grid step of ``pair`` (``"T-T"``), nm."""
+        return float(self.pair_step_nm.get(pair, self.step_nm))
+
+    def grid(self, pair=None):
+        """VOTCA's r grid of ``pair``, nm: 0, step, ..., cutoff."""
+        step = self.step(pair)
+        n = int(round(self.cutoff_nm / step))
+        if not np.isclose(n * step, self.cutoff_nm, rtol=0, atol=1e-9):
+            raise CgbenchError(f"cutoff {self.cutoff_nm} nm is not a whole number of steps of {step} nm")
         return np.linspace(0.0, self.cutoff_nm, n + 1)
 
     def table_points(self):
@@ -240,13 +274,20 @@ def votca_like_pair_factor(n_beads):
     return (n_beads - 1) / n_beads
 
 
-def rdf_distance(r, g, g_ref, order=2):
-    """:math:`\\int (g - g_\\mathrm{ref})^2 dr` (order 2) or :math:`\\int |g - g_\\mathrm{ref}| dr` (order 1), nm.
+def smooth_121(y, passes):
+    """``passes`` of VOTCA's triangular filter (``table_smooth.pl``, all points in range).
 
-    Trapezoidal rule on the common grid ``r`` (nm).
+    Inner points become :math:`(y_{i-1} + 2 y_i + y_{i+1})/4`, the end points
+    :math:`(2 y_0 + y_1)/3` and :math:`(2 y_{n-1} + y_{n-2})/3`.
     """
-    d = np.abs(np.asarray(g, dtype=float) - np.asarray(g_ref, dtype=float)) ** order
-    return float(np.sum(0.5 * (d[1:] + d[:-1]) * np.diff(np.asarray(r, dtype=float))))
+    y = np.asarray(y, dtype=float).copy()
+    for _ in range(int(passes)):
+        z = y.copy()
+        z[1:-1] = 0.25 * y[:-2] + 0.5 * y[1:-1] + 0.25 * y[2:]
+        z[0] = (2.0 * y[0] + y[1]) / 3.0
+        z[-1] = (2.0 * y[-1] + y[-2]) / 3.0
+        y = z
+    return y
 
 
 # --------------------------------------------------------------------------- set-up
@@ -259,7 +300,7 @@ def _pairs(targets, settings):
             raise CgbenchError(f"target keys must be two bead types joined by '-', got {key!r}")
         pairs.append(
             votca.PairSpec(
-                types[0], types[1], f"{types[0]}_{types[1]}.dist.tgt", 0.0, settings.cutoff_nm, settings.step_nm
+                types[0], types[1], f"{types[0]}_{types[1]}.dist.tgt", 0.0, settings.cutoff_nm, settings.step(key)
             )
         )
     return pairs
@@ -337,24 +378,41 @@ def setup(
         raise CgbenchError(
             f"cut-off {settings.cutoff_nm} nm exceeds half the smallest box length {0.5 * box.min():.4g} nm"
         )
-    grid = settings.grid()
+    unknown = (set(settings.pair_step_nm) | set(settings.target_smooth_iterations)) - set(targets)
+    if settings.criterion is not None:
+        unknown |= set(settings.criterion.rdf_l2_nm_pairs) - set(targets)
+    if unknown:
+        raise CgbenchError(f"per-pair IBI settings name pairs without a target RDF: {sorted(unknown)}")
+    if settings.pressure_type not in ("simple", "wjk"):
+        raise CgbenchError(f"pressure_type must be 'simple' or 'wjk', got {settings.pressure_type!r}")
+    if settings.criterion is not None and settings.convergence_limit is not None:
+        raise CgbenchError("give either a criterion or VOTCA's convergence_limit, not both")
+    if settings.pressure_type == "wjk":
+        rho = votca.wjk_density(len(top.bead_types) * n_molecules, float(np.prod(box)))
+        pairs = [votca.PairSpec(p.type1, p.type2, p.target, p.min_nm, p.max_nm, p.step_nm, rho) for p in pairs]
     tables = {}
     if target_normalisation not in ("pairs", "votca"):
         raise CgbenchError(f"target_normalisation must be 'pairs' or 'votca', got {target_normalisation!r}")
     for p, (key, (r, g)) in zip(pairs, targets.items()):
+        grid = settings.grid(key)
         try:
             g_grid = resample_target(r, g, grid)
         except CgbenchError as err:
             raise CgbenchError(f"target RDF {key}: {err}") from None
+        passes = int(settings.target_smooth_iterations.get(key, 0))
+        if passes:
+            # the core (g = 0, never sampled) stays empty: smoothing must not invent contacts there
+            g_grid = np.where(g_grid > 0, smooth_121(g_grid, passes), 0.0)
         if target_normalisation == "pairs" and p.type1 == p.type2:
             g_grid = g_grid * votca_like_pair_factor(top.bead_types.count(p.type1) * n_molecules)
-        tables[key] = (g_grid, initial_potential(grid, g_grid, md.temperature_K, settings.g_min))
+        tables[key] = (grid, g_grid, initial_potential(grid, g_grid, md.temperature_K, settings.g_min))
 
     workdir.mkdir(parents=True, exist_ok=True)
     for p, key in zip(pairs, targets):
-        g_grid, U0 = tables[key]
+        grid, g_grid, U0 = tables[key]
         votca.write_table(workdir / p.target, grid, g_grid, comment=f"target RDF {key}, r in nm")
         votca.write_table(workdir / f"{p.name}.pot.in", grid, U0, comment=f"-kT ln g_ref {key}, nm, kJ/mol")
+    scriptpath = _write_votca_scripts(workdir)
 
     lammps_run.write_system(workdir / DATA, top, n_molecules, positions_nm, box, kinds)
     bonded_tables = [p.name for p in lammps_run.write_bonded_tables(workdir, top, terms)]
@@ -397,6 +455,12 @@ def setup(
         lammps_log=LAMMPS_LOG,
         lammps_threads=threads,
         csg_stat_threads=threads,
+        pressure_type=settings.pressure_type,
+        wjk_scale=settings.wjk_scale,
+        smooth_iterations=settings.smooth_iterations,
+        votca_convergence=settings.votca_convergence,
+        convergence_check=None if settings.convergence_limit is not None else CHECK_TYPE,
+        scriptpath=scriptpath,
     )
     meta = {
         "pairs": [{"name": p.name, "key": k, "target": p.target} for p, k in zip(pairs, targets)],
@@ -406,9 +470,83 @@ def setup(
         "n_molecules": int(n_molecules),
         "target_normalisation": target_normalisation,
         "molecule": top.name,
+        "criterion": (settings.criterion or Criterion(p_target_bar=settings.p_target_bar)).to_dict(),
     }
     (workdir / META).write_text(json.dumps(meta, indent=1))
     return settings_path
+
+
+#: csg_property, remembered (see :func:`_write_votca_scripts`). ``@REAL@`` and ``@CACHE@`` are filled in.
+_PROPERTY_CACHE = r"""#!/bin/bash
+# csg_property, remembered. csg_inverse asks the same few hundred questions of the same XML files in
+# every iteration, one csg_property process (about 20 ms) each. An answer depends only on the
+# arguments and the file read, so answers are kept per file and dropped when the file changes.
+real="@REAL@"
+file= prev= args=()
+for a in "$@"; do
+  if [[ $prev == --file ]]; then file=$a; else [[ $a == --file ]] || args+=("$a"); fi
+  prev=$a
+done
+printf -v key '%s\x1f' "${args[@]}"
+key=${key//%/%25}; key=${key//\//%2F}
+[[ -n $file && -f $file && ${#key} -le 200 ]] || exec "$real" "$@"
+name=${file//%/%25}
+dir="@CACHE@/${name//\//%2F}"
+if [[ ! -f $dir/.stamp || $file -nt $dir/.stamp ]]; then
+  rm -rf "$dir" && mkdir -p "$dir" && : > "$dir/.stamp" || exec "$real" "$@"
+fi
+entry=$dir/$key
+if [[ -f $entry ]]; then
+  IFS= read -r -d '' out < "$entry"
+  printf '%s' "$out"
+  exit 0
+fi
+out=$("$real" "$@"; rc=$?; printf x; exit $rc)
+rc=$?
+out=${out%x}
+((rc == 0)) && printf '%s' "$out" > "$entry.$$" && mv -f "$entry.$$" "$entry"
+printf '%s' "$out"
+exit $rc
+"""
+
+
+def _write_votca_scripts(workdir):
+    """Our scripts for ``csg_inverse``: a ``convergence_check`` and a remembering ``csg_property``.
+
+    * ``cgbench_check.sh`` (:mod:`cgbench.ibi_criterion`): VOTCA looks scripts up through the
+      ``csg_table`` files of its scriptpath folders before its own, so the folder's one-line table
+      adds the check type ``cgbench``. It runs this Python and this copy of cgbench, whatever the
+      environment ``csg_inverse`` inherits.
+    * ``bin/csg_property``: VOTCA's scripts call ``csg_property`` by name, some 350 times per
+      iteration with the same arguments; :func:`run_chunk` puts this folder first on ``PATH`` so
+      that repeated questions are answered from a cache (kept per XML file, dropped when the file
+      changes), which takes most of VOTCA's time per iteration away.
+
+    Returns
+    -------
+    str
+        The scriptpath folder (absolute).
+    """
+    import sys
+
+    folder = (Path(workdir) / SCRIPTS).resolve()
+    (folder / "bin").mkdir(parents=True, exist_ok=True)
+    (folder / "csg_table").write_text(f"convergence_check {CHECK_TYPE} cgbench_check.sh\n")
+    package_root = Path(__file__).resolve().parents[1]
+    script = folder / "cgbench_check.sh"
+    script.write_text(
+        "#!/bin/bash\n"
+        "# csg_inverse runs this in a finished step directory: cgbench's convergence criterion and divergence\n"
+        "# check; it creates 'stop' to end the loop.\n"
+        f'PYTHONPATH="{package_root}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" -m cgbench.ibi_criterion "$PWD"\n'
+    )
+    script.chmod(0o755)
+    real = shutil.which("csg_property")
+    if real is not None and Path(real).parent != folder / "bin":
+        cache = folder / "bin" / "csg_property"
+        cache.write_text(_PROPERTY_CACHE.replace("@REAL@", real).replace("@CACHE@", str(folder / "property_cache")))
+        cache.chmod(0o755)
+    return str(folder)
 
 
 # --------------------------------------------------------------------------- running
@@ -518,15 +656,19 @@ def run_chunk(
     timeout=None,
     csg_inverse="csg_inverse",
 ):
-    """Run up to ``n_iterations`` more IBI iterations, one ``csg_inverse`` call each.
+    """Run up to ``n_iterations`` more IBI iterations in one ``csg_inverse`` call.
 
-    Running one iteration per call (``--do-iterations 1``) lets every finished iteration be checked
-    before the next starts. ``csg_inverse`` resumes from the last finished ``step_NNN/`` (and
-    finishes a step that a killed run left incomplete). With ``--do-iterations`` VOTCA 2022 does
-    not look at ``iterations_max``, so this function does: once the last iteration is finished it
-    calls ``csg_inverse`` once without ``--do-iterations``, which skips the finished steps and
-    writes ``done`` itself. After that (or after VOTCA's convergence check stopped the loop and
-    wrote ``done``) nothing more runs.
+    One call per chunk, not per iteration: every call of ``csg_inverse`` starts by reading about
+    a hundred options with ``csg_property`` (seconds, on top of each iteration's own work). Each
+    finished iteration is still checked: by ``csg_inverse`` itself, which runs our
+    ``convergence_check`` (:mod:`cgbench.ibi_criterion`) after every iteration and stops the loop
+    when the criterion holds or the iteration diverged, and afterwards here
+    (:func:`check_iteration`). ``csg_inverse`` resumes from the last finished ``step_NNN/`` (and
+    finishes a step that a killed run left incomplete). With ``--do-iterations`` VOTCA 2022 does not
+    look at ``iterations_max``, so a chunk that reaches it runs without ``--do-iterations`` and
+    VOTCA writes ``done`` itself; when our check stopped the loop, this function writes it. Once
+    ``done`` exists (the last iteration, or convergence) a chunk runs nothing and only passes the
+    state on.
 
     Parameters
     ----------
@@ -536,11 +678,12 @@ def run_chunk(
     convergence_csv : str or Path, optional
         Write :func:`collect`'s table here.
     sentinel : str or Path, optional
-        Write a small JSON summary here (last iteration, done, wall time) when the chunk succeeds.
+        Write a small JSON summary here (last iteration, done, convergence, wall time) when the
+        chunk succeeds.
     pressure_bound_bar : float, optional
         Overrides ``IBISettings.pressure_bound_bar``.
     timeout : float, optional
-        Seconds per ``csg_inverse`` call.
+        Seconds for the ``csg_inverse`` call.
     csg_inverse : str
         The ``csg_inverse`` executable.
 
@@ -555,8 +698,8 @@ def run_chunk(
         ``csg_inverse`` (or LAMMPS inside it) failed; the message holds the tail of
         ``inverse.log`` and of the step's LAMMPS log.
     IBIDivergence
-        A finished iteration diverged; its ``step_NNN/`` is moved to ``diverged_step_NNN/`` so the
-        directory ends at the last good iteration.
+        A finished iteration diverged; its ``step_NNN/`` (and any later one) is moved to
+        ``diverged_step_NNN/`` so the directory ends at the last good iteration.
     """
     workdir = Path(workdir).resolve()
     meta = _meta(workdir)
@@ -566,20 +709,14 @@ def run_chunk(
     if exe is None:
         raise CgbenchError(f"{csg_inverse} is not on PATH (Debian package votca)")
     t_chunk = time.perf_counter()
-    calls = 0
-    while not is_done(workdir):
-        before = completed_iterations(workdir)
-        last = before[-1] if before else 0
-        if last >= iterations_max:
-            finishing = True  # VOTCA checks iterations_max itself only without --do-iterations
-            cmd = [exe, "--options", SETTINGS, "--nocolor"]
-        elif calls >= int(n_iterations):
-            break
-        else:
-            finishing = False
-            cmd = [exe, "--options", SETTINGS, "--do-iterations", "1", "--nocolor"]
-            calls += 1
-        t0 = time.perf_counter()
+    before = completed_iterations(workdir)
+    last = before[-1] if before else 0
+    if not is_done(workdir) and int(n_iterations) > 0:
+        to_the_end = last + int(n_iterations) >= iterations_max
+        cmd = [exe, "--options", SETTINGS, "--nocolor"]
+        if not to_the_end:
+            cmd[3:3] = ["--do-iterations", str(int(n_iterations))]
+        t_start = time.time()
         with open(workdir / CSG_OUTPUT, "a") as out:
             try:
                 proc = subprocess.run(
@@ -589,58 +726,57 @@ def run_chunk(
                     stderr=subprocess.STDOUT,
                     timeout=timeout,
                     check=False,
-                    env=dict(os.environ, CSGNOCOLOR="yes"),
+                    env=_votca_env(workdir),
                 )
             except subprocess.TimeoutExpired:
                 raise EngineError(
                     cmd, workdir, _engine_log_tail(workdir), f"did not finish within {timeout} s"
                 ) from None
-        wall = time.perf_counter() - t0
+        new = sorted(set(completed_iterations(workdir)) - set(before))
+        _record_timing(workdir, new, t_start)
+        for k, it in enumerate(new):
+            reason = check_iteration(workdir, it, bound)
+            if reason is not None:
+                # a main-directory 'done' ends VOTCA's loop; a diverged iteration must not leave one
+                (workdir / "done").unlink(missing_ok=True)
+                moved = [_move_aside(workdir, later) for later in new[k:]]
+                good = [i for i in completed_iterations(workdir) if i < it]
+                raise IBIDivergence(workdir, it, good[-1] if good else 0, reason, moved[0])
+        now = new[-1] if new else last
+        if new and (workdir / f"step_{now:03d}" / "stop").exists():
+            # our check stopped the loop (converged: a diverged step was dealt with above). VOTCA
+            # 2022 then writes its 'done' into the step directory, not the main one, so a later
+            # call would go on iterating; the main 'done' ends the loop for good.
+            (workdir / "done").touch()
         if proc.returncode != 0:
             raise EngineError(
                 cmd,
                 workdir,
                 _engine_log_tail(workdir),
-                f"exited with status {proc.returncode} in iteration {last + 1} (step_{last + 1:03d}/; "
-                f"iterations up to {last} are kept)",
+                f"exited with status {proc.returncode} in iteration {now + 1} (step_{now + 1:03d}/; "
+                f"iterations up to {now} are kept)",
             )
-        new = sorted(set(completed_iterations(workdir)) - set(before))
-        if not new and not finishing and not is_done(workdir):
+        if not new and not is_done(workdir):
             raise EngineError(cmd, workdir, _engine_log_tail(workdir), "exited 0 but finished no iteration")
-        if new:
-            with open(workdir / TIMING, "a") as fh:
-                if fh.tell() == 0:
-                    fh.write("iteration,wall_s\n")
-                fh.write(f"{new[-1]},{wall:.3f}\n")
-        for it in new:
-            reason = check_iteration(workdir, it, bound)
-            if reason is not None:
-                # a main-directory 'done' ends VOTCA's loop; a diverged last iteration must not leave one
-                (workdir / "done").unlink(missing_ok=True)
-                moved = _move_aside(workdir, it)
-                good = [i for i in completed_iterations(workdir) if i < it]
-                raise IBIDivergence(workdir, it, good[-1] if good else 0, reason, moved)
-        if finishing:
-            if not is_done(workdir):
-                raise EngineError(
-                    cmd,
-                    workdir,
-                    _engine_log_tail(workdir),
-                    f"did not write 'done' after iteration {iterations_max} (iterations_max)",
-                )
-            break
+        if to_the_end and not is_done(workdir):
+            raise EngineError(
+                cmd, workdir, _engine_log_tail(workdir),
+                f"did not write 'done' after iteration {iterations_max} (iterations_max)",
+            )
     table = collect(workdir)
     if convergence_csv is not None:
         table.to_csv(convergence_csv, index=False)
     if sentinel is not None:
-        done_its = completed_iterations(workdir)
+        state = convergence_state(workdir, table)
         Path(sentinel).write_text(
             json.dumps(
                 {
                     "workdir": str(workdir),
-                    "last_iteration": done_its[-1] if done_its else 0,
+                    "last_iteration": state["iterations"],
                     "iterations_max": iterations_max,
                     "done": is_done(workdir),
+                    "converged": state["converged"],
+                    "stopped_early": state["stopped_early"],
                     "chunk_wall_s": round(time.perf_counter() - t_chunk, 3),
                 },
                 indent=1,
@@ -648,6 +784,79 @@ def run_chunk(
             + "\n"
         )
     return table
+
+
+def _votca_env(workdir):
+    """Environment of ``csg_inverse``: our remembering ``csg_property`` first on PATH, when set up."""
+    env = dict(os.environ, CSGNOCOLOR="yes")
+    bin_dir = Path(workdir) / SCRIPTS / "bin"
+    if (bin_dir / "csg_property").exists():
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def _record_timing(workdir, new, t_start):
+    """Wall time of each new iteration, from the times VOTCA marked the steps done.
+
+    The first iteration of a call also carries the call's start-up; a later one runs from the
+    previous step's ``done`` (which VOTCA writes before our check of that step runs).
+    """
+    if not new:
+        return
+    with open(Path(workdir) / TIMING, "a") as fh:
+        if fh.tell() == 0:
+            fh.write("iteration,wall_s\n")
+        prev = t_start
+        for it in new:
+            t = (Path(workdir) / f"step_{it:03d}" / "done").stat().st_mtime
+            fh.write(f"{it},{t - prev:.3f}\n")
+            prev = t
+
+
+def convergence_state(workdir, table=None):
+    """Whether the loop met its criterion (:class:`cgbench.ibi_criterion.Criterion`), and how.
+
+    Parameters
+    ----------
+    workdir : str or Path
+    table : pandas.DataFrame, optional
+        :func:`collect` of the loop (read when not given).
+
+    Returns
+    -------
+    dict
+        ``criterion`` (its settings), ``checked`` (False when it checks nothing), ``converged``
+        (held over the last ``hold_iterations`` iterations), ``first_met`` (first iteration at
+        which it held, or None), ``iterations`` (last finished), ``iterations_max``,
+        ``stopped_early``, ``final`` (``rdf_l2_nm`` per pair, ``pressure_bar``), ``failing`` (what
+        misses the criterion in the last iteration).
+    """
+    workdir = Path(workdir)
+    meta = _meta(workdir)
+    crit = Criterion.from_dict(meta.get("criterion"))
+    table = collect(workdir) if table is None else table
+    iterations_max = int(meta["ibi"]["iterations_max"])
+    its = sorted(table["iteration"].unique()) if len(table) else []
+    met = table.groupby("iteration")["criterion_met"].first().reindex(its).tolist() if its else []
+    final, failing = {}, ["no finished iteration"]
+    if its:
+        last = table[table["iteration"] == its[-1]]
+        final = {"rdf_l2_nm": dict(zip(last["pair"], last["rdf_l2"].astype(float))),
+                 "pressure_bar": float(last["pressure_bar"].iloc[0])}
+        failing = crit.holds(final["rdf_l2_nm"], final["pressure_bar"])[1] if crit.active else ["no criterion set"]
+    ok = bool(crit.active and converged(met, crit.hold_iterations))
+    first = next((int(i) for i, m in zip(its, met) if m), None)
+    return {
+        "criterion": crit.to_dict(),
+        "checked": crit.active,
+        "converged": ok,
+        "first_met": first,
+        "iterations": int(its[-1]) if its else 0,
+        "iterations_max": iterations_max,
+        "stopped_early": bool(ok and is_done(workdir) and its and its[-1] < iterations_max),
+        "final": final,
+        "failing": failing,
+    }
 
 
 # --------------------------------------------------------------------------- results
@@ -677,11 +886,14 @@ def collect(workdir):
     rdf_l1 : :math:`\\int_0^{r_c} |g - g_\\mathrm{ref}| dr`, nm,
     votca_convergence : VOTCA's ``<name>.conv`` (:math:`\\sum_i |g_i - g_{\\mathrm{ref},i}|` over its grid),
     pressure_bar : the iteration's mean pressure,
-    wall_s : wall time of the iteration's ``csg_inverse`` call (NaN if not run by :func:`run_chunk`),
-    md_loop_s : LAMMPS' loop time (the MD itself), md_total_s : LAMMPS' whole run (whole seconds).
+    wall_s : wall time of the iteration (NaN if not run by :func:`run_chunk`),
+    md_loop_s : LAMMPS' loop time (the MD itself), md_total_s : LAMMPS' whole run (whole seconds),
+    votca_s : the rest of the iteration's wall time (VOTCA's scripts, csg_stat, LAMMPS start-up),
+    criterion_met : the loop's convergence criterion held in this iteration (False when none is set).
     """
     workdir = Path(workdir)
     meta = _meta(workdir)
+    crit = Criterion.from_dict(meta.get("criterion"))
     timing = {}
     if (workdir / TIMING).exists():
         t = pd.read_csv(workdir / TIMING)
@@ -691,6 +903,7 @@ def collect(workdir):
         step = workdir / f"step_{it:03d}"
         p = _iteration_pressure_bar(step)
         loop_s, total_s = _lammps_times(step / LAMMPS_LOG)
+        first = len(rows)
         for pair in meta["pairs"]:
             name = pair["name"]
             r, g, _ = votca.read_table(step / f"{name}.dist.new")
@@ -710,8 +923,12 @@ def collect(workdir):
                     "wall_s": timing.get(it, float("nan")),
                     "md_loop_s": loop_s,
                     "md_total_s": total_s,
+                    "votca_s": timing.get(it, float("nan")) - loop_s,
                 }
             )
+        met = crit.holds({row["pair"]: row["rdf_l2"] for row in rows[first:]}, p)[0]
+        for row in rows[first:]:
+            row["criterion_met"] = bool(met)
     columns = [
         "iteration",
         "pair",
@@ -722,6 +939,8 @@ def collect(workdir):
         "wall_s",
         "md_loop_s",
         "md_total_s",
+        "votca_s",
+        "criterion_met",
     ]
     return pd.DataFrame(rows, columns=columns)
 

@@ -64,6 +64,9 @@ __all__ = [
     "pressure_from_lammps",
     "pressure_scale_to_lammps",
     "pressure_correction",
+    "wjk_density",
+    "wjk_options",
+    "wjk_correction",
     "PairSpec",
     "settings_xml",
     "write_settings",
@@ -109,6 +112,72 @@ def pressure_from_lammps(p_atm):
 def pressure_scale_to_lammps(f_per_bar):
     """Slope f of the simple pressure correction, 1/bar -> 1/atm (so f |dp| is unit-free and unchanged)."""
     return np.asarray(f_per_bar, dtype=float) / lammps.bar_to_atm(1.0)
+
+
+def wjk_density(n_beads, volume_nm3):
+    """``<particle_dens>`` for VOTCA's Wang-Junghans-Kremer pressure correction: all beads per nm^3.
+
+    ``pressure_cor_wjk.pl`` sizes a pair's ramp :math:`\\Delta U = A (1 - r/r_\\mathrm{max})` so that,
+    in a one-component fluid of density :math:`\\rho`, it shifts the virial pressure by
+    :math:`p_\\mathrm{target} - p`:
+
+    .. math:: A = -\\frac{3 r_\\mathrm{max} (p - p_\\mathrm{target})}
+                   {2\\pi\\rho^2 \\int_0^{r_\\mathrm{max}} r^3 g(r)\\, dr}
+
+    In a mixture, the same ramp on every pair acts as one ramp on the whole fluid: the pairs' virial
+    shifts add up with weights :math:`\\rho_i\\rho_j` over ordered pairs of types, which sum to
+    :math:`(\\sum_i \\rho_i)^2`. With :math:`\\rho` the density of all beads every pair gets the
+    same A (exactly so when the pairs' :math:`\\int r^3 g\\,dr` agree, as they nearly do over a
+    1.3 nm cut-off), and together the ramps cancel the pressure difference. The density of a
+    pair's own types instead would let each pair try to cancel all of it alone: a sparse type's
+    ramp would be many times too large.
+    """
+    if volume_nm3 <= 0 or n_beads < 1:
+        raise CgbenchError("wjk_density needs a positive volume and at least one bead")
+    return n_beads / volume_nm3
+
+
+def wjk_options(scale, max_A):
+    """(``wjk.scale``, ``wjk.max_A``) to write for LAMMPS so that each pair's ramp amplitude is
+    :math:`A = \\mathrm{clip}(s A_\\mathrm{WJK}, \\pm\\mathrm{max\\_A}\\, k_BT)`.
+
+    VOTCA's script converts the pressure difference with a factor meant for bar while LAMMPS
+    reports atm (factor 1.01325), and it caps A at ``max_A`` k_BT *before* multiplying by its
+    scale: the scale written is :math:`c = 1.01325\\, s` and the cap ``max_A / c``, so the cap on
+    the final amplitude is ``max_A`` k_BT, as with the simple correction.
+    """
+    if scale <= 0 or max_A <= 0:
+        raise CgbenchError("wjk_options needs scale > 0 and max_A > 0")
+    c = float(lammps.atm_to_bar(1.0)) * scale
+    return c, max_A / c
+
+
+def wjk_correction(r, p, p_target, kT, particle_dens, rdf, step, scale, max_A, r_max):
+    """What VOTCA's ``pressure_cor_wjk.pl`` writes, in numpy (p in atm, as VOTCA sees LAMMPS).
+
+    Parameters
+    ----------
+    r : ndarray, shape (n,), nm
+        Output grid (from min to r_max in steps of ``step``).
+    p, p_target : float, atm
+    kT : float, kJ/mol
+    particle_dens : float, 1/nm^3
+    rdf : ndarray, shape (m,)
+        The iteration's g(r) on the grid 0, step, ..., r_max.
+    step, r_max : float, nm
+    scale, max_A : float
+        As written by :func:`wjk_options`.
+
+    Returns
+    -------
+    ndarray, shape (n,), kJ/mol
+    """
+    n = int(round(r_max / step))
+    x = np.arange(1, n) * step
+    integral = float(np.sum(x**3 * step * np.asarray(rdf)[1:n])) + step / 2 * rdf[n] * r_max**3
+    pref = -3 * r_max * (p - p_target) * 0.06022 / (2 * np.pi * particle_dens**2 * integral)
+    pref = float(np.clip(pref, -max_A * kT, max_A * kT)) * scale
+    return pref * (1.0 - np.asarray(r, dtype=float) / r_max)
 
 
 def pressure_correction(r, p, p_target, kT, f, max_A=0.1, r_max=None):
@@ -158,6 +227,8 @@ class PairSpec:
     min_nm, max_nm, step_nm : float
         VOTCA's grid for RDF, update and potential; ``max_nm`` is the cut-off and the r_max of the
         pressure correction.
+    particle_dens : float, 1/nm^3, optional
+        ``<particle_dens>`` of the Wang-Junghans-Kremer pressure correction (see :func:`wjk_density`).
     """
 
     type1: str
@@ -166,6 +237,7 @@ class PairSpec:
     min_nm: float = 0.0
     max_nm: float = 1.3
     step_nm: float = 0.01
+    particle_dens: float | None = None
 
     @property
     def name(self):
@@ -210,15 +282,28 @@ def settings_xml(
     lammps_log="log.lammps",
     lammps_threads=1,
     csg_stat_threads=1,
+    pressure_type="simple",
+    wjk_scale=1.0,
+    smooth_iterations=0,
+    votca_convergence=True,
+    convergence_check=None,
+    scriptpath=None,
 ):
     """``csg_inverse`` settings for IBI of the given pairs with LAMMPS (study, Eqs. 4-5).
 
-    Per pair: ``do_potential 1``; ``post_update`` = ``scale pressure`` in that order, so the IBI
-    update :math:`k_BT \\ln(g/g_\\mathrm{ref})` is scaled by ``alpha`` and the pressure correction is
-    added unscaled; simple pressure correction with ``pressure_max_A`` (kT units) and slope
-    ``pressure_scale_per_bar``; ``post_add convergence`` (VOTCA's
+    Per pair: ``do_potential 1``; ``post_update`` = ``[smooth] scale pressure`` in that order, so
+    the IBI update :math:`k_BT \\ln(g/g_\\mathrm{ref})` is first smoothed (``smooth_iterations``
+    passes of VOTCA's 1-2-1 filter, none by default), then scaled by ``alpha``, and the pressure
+    correction is added unscaled; simple pressure correction with ``pressure_max_A`` (kT units) and
+    slope ``pressure_scale_per_bar``, or VOTCA's Wang-Junghans-Kremer one (``pressure_type="wjk"``,
+    :func:`wjk_options`); optionally ``post_add convergence`` (VOTCA's
     :math:`\\sum_i |g(r_i) - g_\\mathrm{ref}(r_i)|` over its grid, written to ``<name>.conv``);
     LAMMPS table scaling nm -> Angstrom, kJ/mol -> kcal/mol.
+
+    Every option ``csg_inverse`` looks up in each iteration and that has a non-empty default is
+    written out: a missing one costs three ``csg_property`` calls (this file, VOTCA's defaults,
+    and the program name again) instead of one, and those calls are most of VOTCA's time per
+    iteration.
 
     Parameters
     ----------
@@ -255,6 +340,20 @@ def settings_xml(
     lammps_threads : int
         OpenMP threads of each LAMMPS run.
     csg_stat_threads : int
+    pressure_type : {"simple", "wjk"}
+    wjk_scale : float
+        Scale of the Wang-Junghans-Kremer correction (1: the pairs' ramps together aim to cancel
+        the pressure difference, :func:`wjk_options`). Needs ``particle_dens`` on every pair
+        (:func:`wjk_density`).
+    smooth_iterations : int
+        Passes of ``post_update smooth`` on the IBI update; 0 leaves it out.
+    votca_convergence : bool
+        Write VOTCA's ``post_add convergence`` (``<name>.conv``); implied by ``convergence_limit``.
+    convergence_check : str, optional
+        A ``convergence_check`` type of one's own (a script in ``scriptpath``, listed in its
+        ``csg_table``); exclusive with ``convergence_limit``.
+    scriptpath : str, optional
+        ``<inverse><scriptpath>``: a folder searched for scripts (and ``csg_table``) before VOTCA's.
 
     Returns
     -------
@@ -272,6 +371,14 @@ def settings_xml(
         raise CgbenchError(f"the IBI update scale alpha must lie in (0, 1], got {alpha}")
     if int(iterations_max) < 1:
         raise CgbenchError(f"iterations_max must be >= 1, got {iterations_max}")
+    if pressure_type not in ("simple", "wjk"):
+        raise CgbenchError(f"pressure_type must be 'simple' or 'wjk', got {pressure_type!r}")
+    if pressure_type == "wjk" and any(p.particle_dens is None or p.particle_dens <= 0 for p in pairs):
+        raise CgbenchError("the wjk pressure correction needs a positive particle_dens on every pair")
+    if int(smooth_iterations) < 0:
+        raise CgbenchError(f"smooth_iterations must be >= 0, got {smooth_iterations}")
+    if convergence_check is not None and convergence_limit is not None:
+        raise CgbenchError("give either convergence_limit (VOTCA's check) or convergence_check (one's own), not both")
     for p in pairs:
         if not (0 <= p.min_nm < p.max_nm and 0 < p.step_nm < p.max_nm - p.min_nm):
             raise CgbenchError(f"pair {p.name}: need 0 <= min < max and 0 < step < max - min")
@@ -280,6 +387,25 @@ def settings_xml(
     p_target = float(pressure_to_lammps(p_target_bar))
     f = float(pressure_scale_to_lammps(pressure_scale_per_bar))
     kBT = thermal_energy(temperature_K)
+    post_update = (["smooth"] if int(smooth_iterations) > 0 else []) + ["scale", "pressure"]
+    if pressure_type == "simple":
+        pressure_block = [
+            "          <simple>",
+            f"            <max_A>{_num(pressure_max_A)}</max_A>",
+            f"            <!-- {pressure_scale_per_bar:g} per bar -->",
+            f"            <scale>{_num(f)}</scale>",
+            "          </simple>",
+        ]
+    else:
+        wjk_c, wjk_max = wjk_options(wjk_scale, pressure_max_A)
+        pressure_block = [
+            "          <wjk>",
+            f"            <!-- |A| <= {pressure_max_A:g} kT after the scale; scale {wjk_scale:g} x 1.01325 bar/atm -->",
+            f"            <max_A>{_num(wjk_max)}</max_A>",
+            f"            <scale>{_num(wjk_c)}</scale>",
+            "          </wjk>",
+        ]
+    add_convergence = bool(votca_convergence) or convergence_limit is not None
 
     out = [
         "<cg>",
@@ -299,28 +425,36 @@ def settings_xml(
             "      <do_potential>1</do_potential>",
             f"      <!-- {p_target_bar:g} bar -->",
             f"      <p_target>{_num(p_target)}</p_target>",
-            "      <post_update>scale pressure</post_update>",
+            *([f"      <particle_dens>{_num(p.particle_dens)}</particle_dens>"] if p.particle_dens else []),
+            f"      <post_update>{' '.join(post_update)}</post_update>",
             "      <post_update_options>",
             f"        <scale>{_num(alpha)}</scale>",
+            *(
+                ["        <smooth>", f"          <iterations>{int(smooth_iterations)}</iterations>", "        </smooth>"]
+                if int(smooth_iterations) > 0
+                else []
+            ),
             "        <pressure>",
-            "          <type>simple</type>",
+            f"          <type>{pressure_type}</type>",
             "          <do>1</do>",
-            "          <simple>",
-            f"            <max_A>{_num(pressure_max_A)}</max_A>",
-            f"            <!-- {pressure_scale_per_bar:g} per bar -->",
-            f"            <scale>{_num(f)}</scale>",
-            "          </simple>",
+            *pressure_block,
             "        </pressure>",
             "      </post_update_options>",
-            "      <post_add>convergence</post_add>",
-            "      <post_add_options>",
-            "        <convergence>",
-            "          <what>dist</what>",
-            "          <base>tgt</base>",
-            "          <norm>1</norm>",
-            "          <weight>1</weight>",
-            "        </convergence>",
-            "      </post_add_options>",
+            *(
+                [
+                    "      <post_add>convergence</post_add>",
+                    "      <post_add_options>",
+                    "        <convergence>",
+                    "          <what>dist</what>",
+                    "          <base>tgt</base>",
+                    "          <norm>1</norm>",
+                    "          <weight>1</weight>",
+                    "        </convergence>",
+                    "      </post_add_options>",
+                ]
+                if add_convergence
+                else []
+            ),
             "      <lammps>",
             f"        <table>{_e(p.lammps_table)}</table>",
             f"        <scale>{_num(LAMMPS_X_SCALE)}</scale>",
@@ -328,17 +462,20 @@ def settings_xml(
             f"        <table_begin>{_num(table_begin_nm)}</table_begin>",
             f"        <table_end>{_num(p.max_nm)}</table_end>",
             f"        <table_bins>{_num(table_bins_nm)}</table_bins>",
+            "        <table_left_extrapolation>exponential</table_left_extrapolation>",
+            "        <table_right_extrapolation>constant</table_right_extrapolation>",
             "      </lammps>",
             "    </inverse>",
             "  </non-bonded>",
         ]
     files = [lammps_script, topology, *filelist]
     opts = " ".join(["-in ${script}", "-log", lammps_log, *lammps_arguments(lammps_threads)])
-    check = (
-        ["      <type>none</type>"]
-        if convergence_limit is None
-        else ["      <type>default</type>", f"      <limit>{_num(convergence_limit)}</limit>"]
-    )
+    if convergence_check is not None:
+        check = [f"      <type>{_e(convergence_check)}</type>"]
+    elif convergence_limit is not None:
+        check = ["      <type>default</type>", f"      <limit>{_num(convergence_limit)}</limit>"]
+    else:
+        check = ["      <type>none</type>"]
     out += [
         "  <inverse>",
         f"    <!-- {temperature_K:g} K -->",
@@ -348,8 +485,13 @@ def settings_xml(
         f"    <iterations_max>{int(iterations_max)}</iterations_max>",
         f"    <initial_configuration>{initial_configuration}</initial_configuration>",
         f"    <filelist>{_e(' '.join(files))}</filelist>",
+        *([f"    <scriptpath>{_e(scriptpath)}</scriptpath>"] if scriptpath else []),
+        "    <!-- VOTCA's defaults, written out: each costs three csg_property calls per lookup otherwise -->",
+        "    <restart_file>restart_points.log</restart_file>",
+        "    <log_file>inverse.log</log_file>",
         "    <simulation>",
         f"      <tasks>{int(csg_stat_threads)}</tasks>",
+        "      <background>no</background>",
         "    </simulation>",
         "    <convergence_check>",
         *check,
@@ -363,6 +505,13 @@ def settings_xml(
         f"      <pressure_file>{_e(pressure_file)}</pressure_file>",
         f"      <conf>{_e(data_file)}</conf>",
         f"      <conf_out>{_e(conf_out)}</conf_out>",
+        "      <first_frame>0</first_frame>",
+        "      <equi_time>0</equi_time>",
+        "      <rdf>",
+        f"        <topol>{_e(topology)}</topol>",
+        f"        <traj>{_e(traj)}</traj>",
+        "        <with_errors>no</with_errors>",
+        "      </rdf>",
         "    </lammps>",
         "  </inverse>",
         "</cg>",

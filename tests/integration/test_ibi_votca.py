@@ -221,14 +221,16 @@ def test_convergence_rows_and_chunk_outputs(loop):
     table = loop["second"]
     assert len(table) == 6 and list(table.iteration) == [1, 1, 1, 2, 2, 2]
     assert set(table.pair) == {"T-T", "T-A", "A-A"}
-    assert np.isfinite(table[["rdf_l2", "rdf_l1", "votca_convergence", "pressure_bar", "wall_s"]].to_numpy()).all()
-    assert (table.rdf_l2 > 0).all() and (table.wall_s > table.md_loop_s).all()
+    assert np.isfinite(table[["rdf_l2", "rdf_l1", "pressure_bar", "wall_s", "votca_s"]].to_numpy()).all()
+    assert (table.rdf_l2 > 0).all() and (table.wall_s > table.md_loop_s).all() and (table.votca_s > 0).all()
+    assert not table.criterion_met.any()  # no criterion set: never met
     csv = loop["out"] / "convergence.csv"
     assert csv.exists() and len(csv.read_text().splitlines()) == 7
     import json
 
     s = json.loads((loop["out"] / "chunk.json").read_text())
     assert s["last_iteration"] == 2 and s["done"] is True and s["iterations_max"] == 2
+    assert s["converged"] is False and s["stopped_early"] is False
 
 
 def test_update_is_alpha_ibi_plus_unscaled_pressure_correction(loop):
@@ -318,3 +320,112 @@ def test_failed_lammps_run_raises_engine_error(system, tmp_path):
     assert "csg_inverse" in msg and str(tmp_path / "bad") in msg and "iteration 1" in msg
     assert "inner cutoff" in msg or "ERROR" in msg
     assert ibi.completed_iterations(tmp_path / "bad") == []
+
+
+# --------------------------------------------------------------------------- options of the loop
+def _smooth_flagged(y, flags):
+    """VOTCA's table_smooth.pl: 1-2-1 on in-range points, end points (2 y0 + y1)/3."""
+    z = y.copy()
+    inner = np.flatnonzero(flags[1:-1] == "i") + 1
+    z[inner] = 0.25 * y[inner - 1] + 0.5 * y[inner] + 0.25 * y[inner + 1]
+    if flags[0] == "i":
+        z[0] = (2 * y[0] + y[1]) / 3
+    if flags[-1] == "i":
+        z[-1] = (2 * y[-1] + y[-2]) / 3
+    return z
+
+
+@pytest.fixture(scope="module")
+def options_loop(system, tmp_path_factory):
+    """wjk pressure correction, smoothed updates, a coarser smoothed T-T grid, and a criterion that
+    holds from the first iteration on (hold 2): a 4-iteration budget stops after iteration 2."""
+    from cgbench.ibi_criterion import Criterion
+
+    top, terms, x, box = system
+    wd = tmp_path_factory.mktemp("ibi_options") / "loop"
+    settings = ibi.IBISettings(
+        iterations_max=4,
+        pressure_type="wjk",
+        smooth_iterations=1,
+        pair_step_nm={"T-T": 0.02},
+        target_smooth_iterations={"T-T": 2},
+        criterion=Criterion(rdf_l2_nm=10.0, pressure_tolerance_bar=1.0e5, hold_iterations=2),
+    )
+    ibi.setup(wd, top, N_MOL, x, box, TARGETS, terms, MD, settings, lammps_command=_lmp())
+    out = wd.parent
+    t0 = time.perf_counter()
+    table = ibi.run_chunk(wd, 3, sentinel=out / "chunk_1.json")
+    after = ibi.run_chunk(wd, 1, sentinel=out / "chunk_2.json")
+    print(f"\nIBI options loop: {time.perf_counter() - t0:.1f} s\n{table.to_string()}")
+    return {"wd": wd, "out": out, "table": table, "after": after, "box": box}
+
+
+def test_criterion_stops_the_loop_early_and_later_chunks_pass_it_on(options_loop):
+    import json
+
+    wd, out = options_loop["wd"], options_loop["out"]
+    assert ibi.completed_iterations(wd) == [1, 2] and ibi.is_done(wd)
+    assert not (wd / "step_003").exists()
+    assert (wd / "step_002" / "stop").exists() and not (wd / "step_001" / "stop").exists()
+    checks = [json.loads((wd / f"step_{i:03d}" / "cgbench_check.json").read_text()) for i in (1, 2)]
+    assert [c["holds"] for c in checks] == [True, True] and [c["converged"] for c in checks] == [False, True]
+    # what csg_inverse's check saw is what collect reports
+    table = options_loop["table"]
+    for c in checks:
+        rows = table[table.iteration == c["iteration"]]
+        assert dict(zip(rows.pair, rows.rdf_l2)) == pytest.approx(c["rdf_l2"])
+    first, second = (json.loads((out / f"chunk_{k}.json").read_text()) for k in (1, 2))
+    assert first["converged"] and first["stopped_early"] and first["last_iteration"] == 2
+    assert second == {**first, "chunk_wall_s": second["chunk_wall_s"]}  # the no-op chunk passes the state on
+    assert options_loop["after"].equals(table)
+    # one csg_inverse call for the chunk, not one per iteration
+    assert (wd / "inverse.log").read_text().count("Sim started") == 1
+    st = ibi.convergence_state(wd)
+    assert st["converged"] and st["first_met"] == 1 and st["iterations"] == 2 and st["iterations_max"] == 4
+
+
+def test_csg_property_answers_were_remembered(options_loop):
+    cache = options_loop["wd"] / ibi.SCRIPTS / "property_cache"
+    entries = [p for p in cache.rglob("*") if p.is_file() and p.name != ".stamp"]
+    assert len(entries) > 50  # the questions csg_inverse asked, each asked many times
+    settings_dir = next(d for d in cache.iterdir() if d.name.endswith("settings.xml"))
+    program = next(p for p in settings_dir.iterdir() if "cg.inverse.program" in p.name)
+    assert program.read_text().strip() == "lammps"
+
+
+def test_coarser_smoothed_target_grid_for_the_sparse_pair(options_loop):
+    wd = options_loop["wd"]
+    r_tt, g_tt, _ = votca.read_table(wd / "T_T.dist.tgt")
+    r_aa, _, _ = votca.read_table(wd / "A_A.dist.tgt")
+    assert np.diff(r_tt) == pytest.approx(0.02) and np.diff(r_aa) == pytest.approx(0.01)
+    raw = ibi.resample_target(*TARGETS["T-T"], r_tt) * ibi.votca_like_pair_factor(N_MOL)
+    np.testing.assert_allclose(g_tt, np.where(raw > 0, ibi.smooth_121(raw, 2), 0.0), atol=1e-9)
+    r_new, _, _ = votca.read_table(wd / "step_001" / "T_T.dist.new")
+    np.testing.assert_allclose(r_new, r_tt)  # csg_stat sampled T-T on the coarser grid
+    r, U, F = ibi.pair_potentials(wd)["T-T"]
+    assert r[0] == pytest.approx(0.1) and np.diff(r) == pytest.approx(0.02) and np.isfinite(F).all()
+
+
+def test_smoothed_update_then_scale_then_wjk_pressure_correction(options_loop):
+    """post_update 'smooth scale pressure' with wjk: dpot.2 = smooth(dpot.1), dpot.3 = 0.5 dpot.2,
+    dpot.4 - dpot.3 = the Wang-Junghans-Kremer ramp for the whole-fluid density."""
+    wd = options_loop["wd"]
+    step = wd / "step_001"
+    p_atm = float((step / "T_T.pressure").read_text().split("=")[1])
+    kBT = kT(MD.temperature_K)
+    pt = float(votca.pressure_to_lammps(1.0))
+    rho = 7 * N_MOL / float(np.prod(options_loop["box"]))
+    c, cap = votca.wjk_options(1.0, 0.1)
+    for name in ("T_T", "T_A", "A_A"):
+        r, d1, flags = votca.read_table(step / f"{name}.dpot.1")
+        _, d2, _ = votca.read_table(step / f"{name}.dpot.2")
+        _, d3, _ = votca.read_table(step / f"{name}.dpot.3")
+        _, d4, _ = votca.read_table(step / f"{name}.dpot.4")
+        np.testing.assert_allclose(d2, _smooth_flagged(d1, flags), atol=1e-8)
+        np.testing.assert_allclose(d3, 0.5 * d2, atol=1e-8)
+        _, g, _ = votca.read_table(step / f"{name}.dist.new")
+        ramp = votca.wjk_correction(r, p_atm, pt, kBT, rho, g, r[1] - r[0], c, cap, 1.3)
+        np.testing.assert_allclose(d4 - d3, ramp, atol=1e-6)
+        if p_atm > pt:
+            assert ramp[0] < 0
+        assert abs(ramp[0]) <= 0.1 * kBT + 1e-9

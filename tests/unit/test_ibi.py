@@ -203,3 +203,23 @@ def test_the_core_wall_climbs_core_kT_even_when_the_first_sampled_points_are_fla
     first = np.argmax(g > 1e-3)
     assert U[0] - U[first] >= ibi.CORE_KT * kT(450.0) - 1e-9
     assert np.all(np.diff(U[: first + 1]) < 0)
+
+
+def test_smooth_121_matches_votcas_table_smooth_by_hand():
+    y = np.array([0.0, 4.0, 0.0, 0.0, 8.0])
+    z = ibi.smooth_121(y, 1)
+    np.testing.assert_allclose(z, [4.0 / 3.0, 2.0, 1.0, 2.0, 16.0 / 3.0])
+    np.testing.assert_allclose(ibi.smooth_121(y, 2), ibi.smooth_121(z, 1))
+    np.testing.assert_array_equal(ibi.smooth_121(y, 0), y)
+    # a constant and a straight line inside are unchanged
+    np.testing.assert_allclose(ibi.smooth_121(np.full(7, 2.5), 3), 2.5)
+    line = np.arange(7.0)
+    np.testing.assert_allclose(ibi.smooth_121(line, 1)[1:-1], line[1:-1])
+
+
+def test_per_pair_grid_step():
+    s = ibi.IBISettings(cutoff_nm=1.3, step_nm=0.01, pair_step_nm={"T-T": 0.02})
+    assert s.grid("T-T").size == 66 and s.grid("A-A").size == 131 and s.grid().size == 131
+    assert s.step("T-T") == 0.02 and s.step("T-A") == 0.01
+    with pytest.raises(CgbenchError, match="whole number"):
+        ibi.IBISettings(cutoff_nm=1.3, pair_step_nm={"T-T": 0.03}).grid("T-T")

@@ -155,6 +155,80 @@ def test_settings_alpha_and_convergence_limit():
     assert float(root.findtext("inverse/convergence_check/limit")) == 3.5
 
 
+def test_settings_write_out_the_defaults_votca_looks_up_every_iteration():
+    """A missing option costs csg_inverse three csg_property calls per lookup; these are written."""
+    g = _settings().find("inverse")
+    assert g.findtext("restart_file") == "restart_points.log" and g.findtext("log_file") == "inverse.log"
+    assert g.findtext("simulation/background") == "no"
+    lmp = g.find("lammps")
+    assert lmp.findtext("first_frame") == "0" and lmp.findtext("equi_time") == "0"
+    assert lmp.findtext("rdf/topol") == "topol.xml" and lmp.findtext("rdf/traj") == "traj.dump"
+    assert lmp.findtext("rdf/with_errors") == "no"
+    for e in _settings().findall("non-bonded"):
+        # VOTCA's own defaults for non-bonded tables, written out
+        assert e.findtext("inverse/lammps/table_left_extrapolation") == "exponential"
+        assert e.findtext("inverse/lammps/table_right_extrapolation") == "constant"
+
+
+def test_settings_smooth_goes_first_and_convergence_add_is_optional():
+    root = _settings(smooth_iterations=3, votca_convergence=False)
+    for e in root.findall("non-bonded"):
+        inv = e.find("inverse")
+        assert inv.findtext("post_update").split() == ["smooth", "scale", "pressure"]
+        assert int(inv.findtext("post_update_options/smooth/iterations")) == 3
+        assert inv.find("post_add") is None
+    # VOTCA's own convergence check needs its convergence values
+    assert _settings(votca_convergence=False, convergence_limit=1.0).find("non-bonded/inverse/post_add") is not None
+
+
+def test_settings_own_convergence_check_and_scriptpath():
+    g = _settings(convergence_check="cgbench", scriptpath="/x/scripts").find("inverse")
+    assert g.findtext("convergence_check/type") == "cgbench" and g.findtext("scriptpath") == "/x/scripts"
+    with pytest.raises(CgbenchError, match="not both"):
+        _settings(convergence_check="cgbench", convergence_limit=1.0)
+
+
+def test_settings_wjk_pressure_correction():
+    rho = votca.wjk_density(448, 3.8**3)
+    pairs = [votca.PairSpec(p.type1, p.type2, p.target, particle_dens=rho) for p in PAIRS]
+    root = ET.fromstring(votca.settings_xml(pairs, temperature_K=450.0, iterations_max=2, lammps_command="lmp",
+                                            lammps_script="a", topology="b", data_file="c", pressure_type="wjk",
+                                            wjk_scale=0.5, pressure_max_A=0.1))
+    for e in root.findall("non-bonded"):
+        inv = e.find("inverse")
+        assert float(inv.findtext("particle_dens")) == pytest.approx(448 / 3.8**3)
+        assert inv.findtext("post_update_options/pressure/type") == "wjk"
+        c = float(inv.findtext("post_update_options/pressure/wjk/scale"))
+        cap = float(inv.findtext("post_update_options/pressure/wjk/max_A"))
+        assert c == pytest.approx(0.5 * 1.01325) and c * cap == pytest.approx(0.1)
+    with pytest.raises(CgbenchError, match="particle_dens"):
+        _settings(pressure_type="wjk")
+
+
+def test_wjk_correction_cancels_the_pressure_difference_of_one_component_fluid():
+    """With g = 1 the ramp's virial shift -(2 pi/3) rho^2 int r^3 U'(r) dr equals p_target - p."""
+    kT, r_max, step, rho = 3.74, 1.3, 0.01, 8.0
+    grid = np.linspace(0.0, r_max, 131)
+    c, cap = votca.wjk_options(1.0, 10.0)  # a cap that does not bite
+    p, pt = 300.0, 1.0  # atm, as VOTCA sees LAMMPS
+    dU = votca.wjk_correction(grid, p, pt, kT, rho, np.ones_like(grid), step, c, cap, r_max)
+    slope = (dU[-1] - dU[0]) / r_max  # kJ/mol/nm
+    integral = np.sum(grid[1:-1] ** 3 * step) + step / 2 * r_max**3
+    dp_bar = -(2 * np.pi / 3) * rho**2 * slope * integral / 0.06022
+    assert dp_bar == pytest.approx((pt - p) * 1.01325, rel=1e-9)
+    assert dU[0] < 0  # too high a pressure: attractive
+    # the cap holds on the final amplitude
+    c, cap = votca.wjk_options(1.0, 0.1)
+    dU = votca.wjk_correction(grid, 3000.0, pt, kT, rho, np.ones_like(grid), step, c, cap, r_max)
+    assert dU[0] == pytest.approx(-0.1 * kT)
+
+
+def test_wjk_density_is_all_beads_per_volume():
+    assert votca.wjk_density(448, 56.0) == pytest.approx(8.0)
+    with pytest.raises(CgbenchError):
+        votca.wjk_density(0, 1.0)
+
+
 @pytest.mark.parametrize(
     "kw",
     [
@@ -163,6 +237,8 @@ def test_settings_alpha_and_convergence_limit():
         dict(iterations_max=0),
         dict(initial_configuration="elsewhere"),
         dict(table_begin_nm=0.0),
+        dict(pressure_type="berendsen"),
+        dict(smooth_iterations=-1),
     ],
 )
 def test_settings_refuse_bad_values(kw):

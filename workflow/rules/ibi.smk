@@ -61,6 +61,7 @@ rule ibi_finish:
         last=f"results/ibi/chunk_{N_CHUNKS:03d}.json",
     output:
         convergence="results/ibi/convergence.csv",
+        state="results/ibi/convergence.json",
         potentials="results/ibi/potentials.csv",
         png=report(
             "results/ibi/convergence.png",
