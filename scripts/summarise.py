@@ -10,4 +10,5 @@ with to_log(snakemake.log[0]):
                 for m in snakemake.params.models}
     summarise(snakemake.input.aa, sets, cgforces, snakemake.input.mapped, snakemake.params.settings,
               dict(snakemake.output), seed=snakemake.params.seed, dbm_training=snakemake.input.get("dbm_training"),
-              cg_topology=snakemake.input.cg_topology, testset_frames=testsets, cg_models=snakemake.params.cg_models)
+              cg_topology=snakemake.input.cg_topology, testset_frames=testsets, cg_models=snakemake.params.cg_models,
+              ibi_state=snakemake.input.get("ibi_state"))

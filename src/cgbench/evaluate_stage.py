@@ -399,7 +399,7 @@ def force_matching_table(cgforce_npz, mapped, data, methods, ref_net, settings, 
 
 
 def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0, dbm_training=None, cg_topology=None,
-              testset_frames=None, cg_models=None):
+              testset_frames=None, cg_models=None, ibi_state=None):
     """Tables 1 and 2, the distance table, the ranking, chi^2, and Figures 3 and 5, with the summary.
 
     Parameters
@@ -418,6 +418,8 @@ def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0, dbm_
         Each model's test-set frames, for the bond directions of Eq. 8's second term.
     cg_models : dict of model -> dict, optional
         The models' specifications (config ``cg_models``).
+    ibi_state : path, optional
+        ``results/ibi/convergence.json``: the verdict says whether IBI met its criterion.
     """
     ref = np.load(aa_npz)
     data = {k: np.load(p) for k, p in sets.items()}
@@ -488,7 +490,12 @@ def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0, dbm_
               ("Force matching: chi^2 (Eq. 7) and chi^2_BM (Eq. 8), net bead forces, (kJ/mol/nm)^2", chi),
               ("Block-length check", sensitivity)]
     figures = [("Figure 3: intermolecular RDFs", out["figure3"]), ("Figure 5: bead force magnitudes", out["figure5"])]
-    Path(out["html"]).write_text(summary_html(verdicts, tables, settings, notes, findings, figures))
+    ibi_line = None
+    if ibi_state is not None:
+        from .ibi_criterion import verdict as ibi_verdict
+
+        ibi_line = ibi_verdict(json.loads(Path(ibi_state).read_text()))
+    Path(out["html"]).write_text(summary_html(verdicts, tables, settings, notes, findings, figures, ibi_line))
     log.info("Table 1 (RMSD, nm):\n%s\nTable 2 (JS, nats):\n%s\nVerdicts: %s", t1.round(4), t2.round(4), verdicts)
 
 
@@ -644,7 +651,7 @@ def _inline_png(path):
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
-def summary_html(verdicts, tables, settings, notes=(), findings=(), figures=()):
+def summary_html(verdicts, tables, settings, notes=(), findings=(), figures=(), ibi=None):
     """The report's summary as one HTML fragment: the verdict first, then readings, tables and figures.
 
     Parameters
@@ -662,11 +669,16 @@ def summary_html(verdicts, tables, settings, notes=(), findings=(), figures=()):
         Further readings of the tables (:func:`readings`).
     figures : list of (str, path)
         Title and PNG, inlined so the summary is one self-contained file.
+    ibi : str, optional
+        Whether IBI met its convergence criterion (:func:`cgbench.ibi_criterion.verdict`), shown
+        first: models whose pair potentials missed their targets are not presented as converged.
     """
     import html
 
     level = settings["level"]
     lines = ["<h2>Verdict</h2>", "<ul>"]
+    if ibi is not None:
+        lines.append(f"<li><b>CG models</b>: {html.escape(ibi)}</li>")
     lines += [f"<li><b>{html.escape(m.upper())}</b>: {html.escape(v)}</li>" for m, v in verdicts.items()]
     if not verdicts:
         lines.append("<li>No CG model was evaluated: nothing to rank.</li>")

@@ -118,3 +118,17 @@ def test_summary_html_states_no_ranking_with_its_reason_and_keeps_notes():
     assert "no ranking: backmapper-limited" in text
     assert "DBM: trained from scratch." in text and "JS is saturated." in text
     assert "1.23" in text and "1.234567" not in text and ">7<" not in text
+
+
+def test_summary_verdict_says_when_ibi_did_not_converge():
+    from cgbench.ibi_criterion import verdict
+
+    state = {"criterion": {"rdf_l2_nm": 0.002, "pressure_tolerance_bar": 100.0, "p_target_bar": 1.0},
+             "checked": True, "converged": False, "first_met": None, "iterations": 12, "iterations_max": 12,
+             "stopped_early": False, "final": {"rdf_l2_nm": {"T-T": 0.0086}, "pressure_bar": 378.0},
+             "failing": ["T-T: 0.0086 > 0.002 nm", "pressure: |378 - 1| > 100 bar"]}
+    text = summary_html({"dbm": "ranking A < B"}, [], SETTINGS, ibi=verdict(state))
+    verdict_part = text[: text.index("<h2>What else")]
+    assert "IBI did NOT converge" in verdict_part and "The CG models are not converged" in verdict_part
+    assert verdict_part.index("CG models</b>") < verdict_part.index("DBM</b>")
+    assert "IBI" not in summary_html({"dbm": "x"}, [], SETTINGS)

@@ -103,6 +103,7 @@ rule summarise:
         aa="results/evaluate/aa.npz",
         mapped="results/mapping/cg.npz",
         cg_topology="results/molecule/cg_topology.json",
+        ibi_state="results/ibi/convergence.json",
     output:
         table1=report(
             "results/evaluate/table1_rmsd.csv",
