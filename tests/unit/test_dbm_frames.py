@@ -98,3 +98,39 @@ def test_environments_hold_every_bead_in_range_and_the_centre_first(spec, frames
         ref = (c // nb) * nb + spec.bead_reference[c % nb]
         zref = minimum_image(R[f, ref] - R[f, c], box[f]) @ env.rot[b].T
         assert abs(zref[0]) < 1e-12 and abs(zref[1]) < 1e-12 and zref[2] > 0
+
+
+@pytest.mark.parametrize("cutoff", [0.4, 0.7, 1.1])
+def test_count_by_kd_tree_is_the_all_pairs_count(spec, frames, cutoff):
+    R, box = (torch.as_tensor(a, dtype=torch.float64) for a in (frames.r, frames.box))
+    builder = EnvironmentBuilder(spec, cutoff, 1)
+    assert builder.count(R, box) == builder.count_reference(R, box)
+    # molecules need not be whole, nor beads inside the box
+    shifted = R + torch.as_tensor([1.3, -2.2, 0.4], dtype=torch.float64) * box[:, None, :]
+    assert builder.count(shifted, box) == builder.count_reference(R, box)
+
+
+def test_indexed_environments_are_the_all_pairs_ones(spec, frames):
+    R, X, box = (torch.as_tensor(a, dtype=torch.float64) for a in (frames.r, frames.x, frames.box))
+    cutoff = 0.7
+    n_env = EnvironmentBuilder(spec, cutoff, 1).count(R, box)
+    plain = EnvironmentBuilder(spec, cutoff, n_env)
+    indexed = EnvironmentBuilder(spec, cutoff, n_env)
+    indexed.index(R, box)
+    n = R.shape[1]
+    frame = torch.arange(R.shape[0]).repeat_interleave(n)
+    centre = torch.arange(n).repeat(R.shape[0])
+    a, b = plain(R, X, box, frame, centre), indexed(R, X, box, frame, centre)
+    assert torch.equal(a.bead_mask.sum(1), b.bead_mask.sum(1))
+    for t in ("origin", "rot"):
+        assert torch.allclose(getattr(a, t), getattr(b, t), atol=1e-12)
+    for row in range(len(centre)):
+        ma, mb = a.bead_mask[row], b.bead_mask[row]
+        # the same beads (centre first), each at the same local position and with the same atoms
+        assert torch.allclose(a.bead_pos[row, 0], b.bead_pos[row, 0])
+        pa = {tuple(np.round(p, 9)) for p in a.bead_pos[row][ma].numpy()}
+        pb = {tuple(np.round(p, 9)) for p in b.bead_pos[row][mb].numpy()}
+        assert pa == pb
+        ga = sorted(a.atom_global[row][a.atom_mask[row]].tolist())
+        assert ga == sorted(b.atom_global[row][b.atom_mask[row]].tolist())
+    assert torch.equal(a.bead_same[a.bead_mask].sum(), b.bead_same[b.bead_mask].sum())

@@ -209,6 +209,7 @@ class Backmapper:
         n_colours = int(colours.max()) + 1
         counter = EnvironmentBuilder(spec, self.cutoff, 1)
         builder = EnvironmentBuilder(spec, self.cutoff, counter.count(R, B) + 2)
+        builder.index(R, B)  # the CG frames stay fixed: each bead's environment list is found once
         K, k = spec.max_atoms, self.n_candidates
         step = 1 if serial else max(1, self.batch_size // k)
         members = [torch.nonzero(colours == c, as_tuple=True) for c in range(n_colours)]
