@@ -424,10 +424,56 @@ class Dump:
     forces: np.ndarray | None
 
 
+def _dump_frames(path):
+    """Frames of a LAMMPS dump one at a time: (timestep, box bounds line, bounds (3, 2), columns,
+    data (n, n_columns)), reading one frame's lines at a time."""
+    with open(path) as fh:
+        line = fh.readline()
+        while line:
+            if not line.startswith("ITEM: TIMESTEP"):
+                line = fh.readline()
+                continue
+            step, n, head, bounds = int(fh.readline()), None, None, None
+            while True:
+                item = fh.readline()
+                if not item:
+                    raise CgbenchError(f"{path}: the frame at step {step} ends early")
+                if item.startswith("ITEM: NUMBER OF ATOMS"):
+                    n = int(fh.readline())
+                elif item.startswith("ITEM: BOX BOUNDS"):
+                    head = item
+                    rows = [fh.readline() for _ in range(3)]
+                    if len(item.split()) > 6 or any(len(r.split()) != 2 for r in rows):
+                        raise CgbenchError(f"{path}: only orthorhombic boxes are supported")
+                    bounds = np.array(" ".join(rows).split(), dtype=float).reshape(3, 2)
+                elif item.startswith("ITEM: ATOMS"):
+                    if n is None or bounds is None:
+                        raise CgbenchError(f"{path}: the frame at step {step} has no atom count or box")
+                    cols = item.split()[2:]
+                    lines = [fh.readline() for _ in range(n)]
+                    data = np.array(" ".join(lines).split(), dtype=float)
+                    if data.size != n * len(cols):
+                        raise CgbenchError(f"{path}: the frame at step {step} ends early")
+                    yield step, head, bounds, cols, data.reshape(n, len(cols))
+                    break
+            line = fh.readline()
+
+
+def _positions(path, col, lo, L):
+    for names, scaled in ((("x", "y", "z"), False), (("xu", "yu", "zu"), False), (("xs", "ys", "zs"), True)):
+        if all(c in col for c in names):
+            p = np.stack([col[c] for c in names], axis=1)
+            return lo + p * L if scaled else p
+    raise CgbenchError(f"{path}: no position columns (x y z, xu yu zu or xs ys zs) in {list(col)}")
+
+
 def read_dump(path):
     """Read a LAMMPS custom dump (``id type [mol] x y z [fx fy fz]``) into GROMACS units.
 
     Every frame must hold the same atoms. Rows are sorted by atom id, whatever ``dump_modify sort``.
+    The file is read a frame at a time into arrays sized by a first pass that counts the frames,
+    so memory holds the result and one frame's text (a whole-file read of the study's force dumps
+    would be several GB of text on top).
 
     Parameters
     ----------
@@ -437,61 +483,42 @@ def read_dump(path):
     -------
     Dump
     """
-    text = Path(path).read_text()
-    frames = text.split("ITEM: TIMESTEP")[1:]
-    if not frames:
+    with open(path) as fh:
+        n_frames = sum(1 for line in fh if line.startswith("ITEM: TIMESTEP"))
+    if not n_frames:
         raise CgbenchError(f"{path} holds no dump frame")
-    steps, boxes, pos, frc = [], [], [], []
-    ids = types = mol = None
-    for frame in frames:
-        lines = frame.strip().splitlines()
-        steps.append(int(lines[0]))
-        n = int(lines[lines.index("ITEM: NUMBER OF ATOMS") + 1])
-        b = next(k for k, ln in enumerate(lines) if ln.startswith("ITEM: BOX BOUNDS"))
-        if len(lines[b].split()) > 6 or len(lines[b + 1].split()) != 2:
-            raise CgbenchError(f"{path}: only orthorhombic boxes are supported")
-        bounds = np.array(" ".join(lines[b + 1 : b + 4]).split(), dtype=float).reshape(3, 2)
-        a = next(k for k, ln in enumerate(lines) if ln.startswith("ITEM: ATOMS"))
-        cols = lines[a].split()[2:]
-        data = np.array(" ".join(lines[a + 1 : a + 1 + n]).split(), dtype=float).reshape(n, len(cols))
+    steps = np.empty(n_frames, dtype=np.int64)
+    boxes = np.empty((n_frames, 3))
+    pos = frc = ids = types = mol = None
+    k = -1
+    for k, (step, _head, bounds, cols, data) in enumerate(_dump_frames(path)):
         data = data[np.argsort(data[:, cols.index("id")], kind="stable")]
-        col = {c: data[:, k] for k, c in enumerate(cols)}
+        col = {c: data[:, j] for j, c in enumerate(cols)}
         lo, L = bounds[:, 0], bounds[:, 1] - bounds[:, 0]
-        for names, scaled in (
-            (("x", "y", "z"), False),
-            (("xu", "yu", "zu"), False),
-            (("xs", "ys", "zs"), True),
-        ):
-            if all(c in col for c in names):
-                p = np.stack([col[c] for c in names], axis=1)
-                pos.append(lo + p * L if scaled else p)
-                break
-        else:
-            raise CgbenchError(f"{path}: no position columns (x y z, xu yu zu or xs ys zs) in {cols}")
-        if all(c in col for c in ("fx", "fy", "fz")):
-            frc.append(np.stack([col["fx"], col["fy"], col["fz"]], axis=1))
+        p = _positions(path, col, lo, L)
+        has_f = all(c in col for c in ("fx", "fy", "fz"))
         frame_ids = col["id"].astype(int)
-        if ids is None:
+        if k == 0:
             ids = frame_ids
             types = col["type"].astype(int) if "type" in col else None
             mol = col["mol"].astype(int) if "mol" in col else None
+            pos = np.empty((n_frames, len(ids), 3))
+            frc = np.empty_like(pos) if has_f else None
         elif not np.array_equal(ids, frame_ids):
-            raise CgbenchError(f"{path}: frame at step {steps[-1]} holds different atoms")
-        boxes.append(L)
-    forces = None
-    if frc:
-        if len(frc) != len(pos):
+            raise CgbenchError(f"{path}: frame at step {step} holds different atoms")
+        if (frc is not None) != has_f:
             raise CgbenchError(f"{path}: forces are missing from some frames")
-        forces = force_real_to_gmx(np.array(frc))
-    return Dump(
-        timesteps=np.array(steps),
-        box=angstrom_to_nm(np.array(boxes)),
-        ids=ids,
-        types=types,
-        molecule_ids=mol,
-        positions=angstrom_to_nm(np.array(pos)),
-        forces=forces,
-    )
+        steps[k], boxes[k], pos[k] = step, L, p
+        if has_f:
+            frc[k] = np.stack([col["fx"], col["fy"], col["fz"]], axis=1)
+    if k + 1 != n_frames:
+        raise CgbenchError(f"{path}: {n_frames} frames begin but {k + 1} could be read")
+    # in place: GROMACS units without a second copy of the arrays
+    pos *= angstrom_to_nm(1.0)
+    if frc is not None:
+        frc *= force_real_to_gmx(1.0)
+    return Dump(timesteps=steps, box=angstrom_to_nm(boxes), ids=ids, types=types, molecule_ids=mol,
+                positions=pos, forces=frc)
 
 
 # --------------------------------------------------------------------------- bonded parameters

@@ -211,6 +211,16 @@ def test_read_dump_scaled_positions_without_forces(tmp_path):
     np.testing.assert_allclose(d.positions[0], [[-1.0, 0.25, 1.0], [0.0, 0.5, 0.5]])
 
 
+def test_read_dump_refuses_a_cut_frame_and_a_frame_of_other_atoms(tmp_path):
+    cut = DUMP[: DUMP.rindex("3 2 1 3.5")]  # a run killed while writing its last frame
+    (tmp_path / "cut.dump").write_text(cut)
+    with pytest.raises(CgbenchError, match="step 10 ends early"):
+        lammps.read_dump(tmp_path / "cut.dump")
+    (tmp_path / "other.dump").write_text(DUMP.replace("3 2 1 3.5", "4 2 1 3.5"))
+    with pytest.raises(CgbenchError, match="step 10 holds different atoms"):
+        lammps.read_dump(tmp_path / "other.dump")
+
+
 # --------------------------------------------------------------------------- bonded parameters
 def test_rb_to_multiharmonic_reproduces_rb_energy():
     C = np.array([9.28, 12.16, -13.12, -3.06, 26.24, 0.0])  # kJ/mol
