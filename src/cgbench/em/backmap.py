@@ -63,8 +63,16 @@ def resolve_settings(settings):
     return {**DEFAULTS, **settings}
 
 
-def backmap_frames(r, box, library, mapping, bonds, bead_bonds, minimiser, restrain=False):
+#: Per-frame table entries kept with each finished frame.
+ROW_KEYS = ("frame", "energy_initial_kJ_mol", "energy_final_kJ_mol", "max_force_kJ_mol_nm", "steps", "converged")
+
+
+def backmap_frames(r, box, library, mapping, bonds, bead_bonds, minimiser, restrain=False, done=None, key=""):
     """Place fragments on every CG frame and minimise each frame.
+
+    With ``done`` (a folder), each minimised frame is kept there as it finishes and a rerun takes
+    the frames it finds instead of minimising them again: at the study's size a frame takes
+    minutes, and a job stopped at its time limit resumes where it stopped.
 
     Parameters
     ----------
@@ -81,6 +89,11 @@ def backmap_frames(r, box, library, mapping, bonds, bead_bonds, minimiser, restr
         ``minimiser(x, box, origins)`` -> :class:`~cgbench.em.minimise.EMResult`.
     restrain : bool
         Pass the CG beads as restraint origins.
+    done : path, optional
+        Folder of finished frames (``frame_<n>.npz``), read and written.
+    key : str
+        What else a kept frame must have been made with (settings, force field, fragments); a kept
+        frame of another key, or of other CG positions, is made again.
 
     Returns
     -------
@@ -93,7 +106,22 @@ def backmap_frames(r, box, library, mapping, bonds, bead_bonds, minimiser, restr
     box = np.asarray(box, dtype=float)
     nf, n_atoms = len(r), mapping.n_atoms
     out, rows = None, []
+    if done is not None:
+        done = Path(done)
+        done.mkdir(parents=True, exist_ok=True)
     for f in range(nf):
+        kept = done / f"frame_{f:05d}.npz" if done is not None else None
+        if kept is not None and kept.is_file():
+            with np.load(kept) as z:
+                same = (str(z["key"]) == key and z["r"].shape == r[f].shape and np.array_equal(z["r"], r[f])
+                        and np.array_equal(z["box"], box[f]))
+                if same:
+                    if out is None:
+                        out = np.empty((nf, z["x"].shape[0], 3))
+                    out[f] = z["x"]
+                    rows.append({k: z[k].item() for k in ROW_KEYS})
+                    log.info("frame %d: taken from %s", f, kept)
+                    continue
         # one frame at a time: placement takes milliseconds, and memory stays one frame's worth
         placed = place(r[f : f + 1], box[f : f + 1], library, bead_bonds)[0]
         res = minimiser(placed, box[f], r[f] if restrain else None)
@@ -106,6 +134,10 @@ def backmap_frames(r, box, library, mapping, bonds, bead_bonds, minimiser, restr
         out[f] = x.reshape(-1, 3)
         rows.append({"frame": f, "energy_initial_kJ_mol": res.energy_initial, "energy_final_kJ_mol": res.energy_final,
                      "max_force_kJ_mol_nm": res.max_force, "steps": res.steps, "converged": res.converged})
+        if kept is not None:
+            part = kept.with_suffix(".part.npz")
+            np.savez(part, x=out[f], r=r[f], box=box[f], key=key, **rows[-1])
+            part.replace(kept)
         log.info("frame %d: %.4g -> %.4g kJ/mol in %d steps (Fmax %.3g)", f, res.energy_initial, res.energy_final,
                  res.steps, res.max_force)
     table = pd.DataFrame(rows)
@@ -147,6 +179,18 @@ def reference_library(aa_tpr, aa_trr, topology, mapping, cg, settings):
                         settings["second_shell_weight"], settings["max_candidates"])
     lib.source[:, 0] = sl.start + sl.step * lib.source[:, 0]  # frame numbers of the AA trajectory
     return lib
+
+
+def _resume_key(settings, itp, aa=None):
+    """Fingerprint of what an EM frame depends on besides its CG positions."""
+    import hashlib
+
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    h.update(Path(itp).read_bytes())
+    if aa is not None:
+        st = Path(aa).stat()
+        h.update(f"{Path(aa).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
 
 
 def backmap_files(cg_gro, cg_traj, topology, mapping, cg_topology, itp, aa_tpr, aa_trr, settings, out, workdir,
@@ -193,7 +237,8 @@ def backmap_files(cg_gro, cg_traj, topology, mapping, cg_topology, itp, aa_tpr, 
                           bead_of_atom=mp.bead_of_atom)
     t0 = time.perf_counter()
     x, table = backmap_frames(frames.positions, frames.box, library, mp, top.bonds, cg.indices("bonds"), minimiser,
-                              restrain=s["com_restraints"])
+                              restrain=s["com_restraints"], done=Path(workdir) / "done",
+                              key=_resume_key(s, itp, aa_trr))
     wall = time.perf_counter() - t0
     log.info("EM backmapping took %.1f s (%.2f molecules/s); re-projection RMSD %.4f nm on average", wall,
              n_mol * frames.n_frames / wall, table["rmsd_nm"].mean())
