@@ -109,6 +109,10 @@ def ibi_settings(cfg_ibi, cutoff_nm):
         target_smooth_iterations=dict(cfg_ibi.get("target_smooth_iterations", {})),
         initial_configuration=cfg_ibi.get("initial_configuration", "maindir"),
         criterion=ibi_criterion(cfg_ibi),
+        pressure_pairs=tuple(cfg_ibi["pressure_pairs"]) if cfg_ibi.get("pressure_pairs") else None,
+        sparse_max_pairs=cfg_ibi.get("sparse_max_pairs"),
+        sparse_step_nm=cfg_ibi.get("sparse_step_nm", 0.02),
+        sparse_target_smooth_iterations=cfg_ibi.get("sparse_target_smooth_iterations", 0),
     )
 
 

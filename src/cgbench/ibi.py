@@ -25,7 +25,7 @@ outputs of a failed job; a loop directory must survive a killed chunk):
    potentials of an iteration in GROMACS units for the production runs.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 import json
 import os
 from pathlib import Path
@@ -123,6 +123,16 @@ class IBISettings:
         Let VOTCA write its own convergence value per pair (``post_add convergence``).
     criterion : cgbench.ibi_criterion.Criterion, optional
         Convergence criterion, checked after every iteration by ``csg_inverse`` itself.
+    sparse_max_pairs : int, optional
+        A pair with fewer bead pairs than this in the box (:math:`N(N-1)/2` like, :math:`N_1 N_2`
+        unlike) is sparse and gets ``sparse_step_nm`` and ``sparse_target_smooth_iterations`` unless
+        ``pair_step_nm`` / ``target_smooth_iterations`` name it; None: no pair is sparse.
+    sparse_step_nm : float, nm
+    sparse_target_smooth_iterations : int
+    pressure_pairs : tuple of str, optional
+        Pairs that take the pressure-correction ramp (default every pair). A sparse bead type's
+        pair carries a small share of the virial (:math:`\\rho_T^2/\\rho^2`, 2 % for TMBT's T-T)
+        and its ramp mostly disturbs its RDF.
     """
 
     iterations_max: int = 200
@@ -145,6 +155,28 @@ class IBISettings:
     target_smooth_iterations: dict = field(default_factory=dict)
     votca_convergence: bool = False
     criterion: Criterion | None = None
+    pressure_pairs: tuple | None = None
+    sparse_max_pairs: int | None = None
+    sparse_step_nm: float = 0.02
+    sparse_target_smooth_iterations: int = 0
+
+    def sparse_pairs(self, counts):
+        """Keys of the sparse pairs, from the number of beads of each type in the box.
+
+        Parameters
+        ----------
+        counts : mapping of str -> int
+            Bead type -> beads in the box.
+        """
+        if self.sparse_max_pairs is None:
+            return []
+        out = []
+        for a in sorted(counts):
+            for b in sorted(counts):
+                n = counts[a] * (counts[a] - 1) // 2 if a == b else counts[a] * counts[b]
+                if n < self.sparse_max_pairs:
+                    out.append(f"{a}-{b}")
+        return out
 
     def step(self, pair=None):
         """VOTCA grid step of ``pair`` (``"T-T"``), nm."""
@@ -373,12 +405,24 @@ def setup(
         raise CgbenchError(
             f"need exactly one target RDF per pair of bead types {sorted(bead_types)}, got {list(targets)}"
         )
+    counts = {t: top.bead_types.count(t) * n_molecules for t in bead_types}
+    sparse = [k for k in targets if k in set(settings.sparse_pairs(counts))
+              or "-".join(reversed(k.split("-"))) in set(settings.sparse_pairs(counts))]
+    if sparse:
+        settings = replace(
+            settings,
+            pair_step_nm={**{k: settings.sparse_step_nm for k in sparse}, **settings.pair_step_nm},
+            target_smooth_iterations={**{k: settings.sparse_target_smooth_iterations for k in sparse},
+                                      **settings.target_smooth_iterations},
+        )
+        pairs = _pairs(targets, settings)
     box = np.asarray(box_nm, dtype=float)
     if settings.cutoff_nm > 0.5 * box.min():
         raise CgbenchError(
             f"cut-off {settings.cutoff_nm} nm exceeds half the smallest box length {0.5 * box.min():.4g} nm"
         )
-    unknown = (set(settings.pair_step_nm) | set(settings.target_smooth_iterations)) - set(targets)
+    unknown = (set(settings.pair_step_nm) | set(settings.target_smooth_iterations)
+               | set(settings.pressure_pairs or ())) - set(targets)
     if settings.criterion is not None:
         unknown |= set(settings.criterion.rdf_l2_nm_pairs) - set(targets)
     if unknown:
@@ -387,9 +431,20 @@ def setup(
         raise CgbenchError(f"pressure_type must be 'simple' or 'wjk', got {settings.pressure_type!r}")
     if settings.criterion is not None and settings.convergence_limit is not None:
         raise CgbenchError("give either a criterion or VOTCA's convergence_limit, not both")
+    corrected = set(targets) if settings.pressure_pairs is None else set(settings.pressure_pairs)
+    if not corrected:
+        raise CgbenchError("pressure_pairs is empty: at least one pair must take the pressure correction")
+    rho = None
     if settings.pressure_type == "wjk":
-        rho = votca.wjk_density(len(top.bead_types) * n_molecules, float(np.prod(box)))
-        pairs = [votca.PairSpec(p.type1, p.type2, p.target, p.min_nm, p.max_nm, p.step_nm, rho) for p in pairs]
+        # the ramps act on the corrected pairs only: their share of the pair virial sets the density,
+        # rho_eff^2 = sum over ordered type pairs of rho_i rho_j (all pairs: the whole-fluid density)
+        dens = {t: top.bead_types.count(t) * n_molecules / float(np.prod(box)) for t in bead_types}
+        share = sum(dens[p.type1] * dens[p.type2] * (1 if p.type1 == p.type2 else 2)
+                    for p, key in zip(pairs, targets) if key in corrected)
+        rho = float(np.sqrt(share))  # = votca.wjk_density(all beads, volume) when every pair is corrected
+    pairs = [votca.PairSpec(p.type1, p.type2, p.target, p.min_nm, p.max_nm, p.step_nm,
+                            rho if key in corrected else None, key in corrected)
+             for p, key in zip(pairs, targets)]
     tables = {}
     if target_normalisation not in ("pairs", "votca"):
         raise CgbenchError(f"target_normalisation must be 'pairs' or 'votca', got {target_normalisation!r}")

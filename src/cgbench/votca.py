@@ -229,6 +229,8 @@ class PairSpec:
         pressure correction.
     particle_dens : float, 1/nm^3, optional
         ``<particle_dens>`` of the Wang-Junghans-Kremer pressure correction (see :func:`wjk_density`).
+    pressure : bool
+        Whether the pair takes a pressure-correction ramp.
     """
 
     type1: str
@@ -238,6 +240,7 @@ class PairSpec:
     max_nm: float = 1.3
     step_nm: float = 0.01
     particle_dens: float | None = None
+    pressure: bool = True
 
     @property
     def name(self):
@@ -373,8 +376,8 @@ def settings_xml(
         raise CgbenchError(f"iterations_max must be >= 1, got {iterations_max}")
     if pressure_type not in ("simple", "wjk"):
         raise CgbenchError(f"pressure_type must be 'simple' or 'wjk', got {pressure_type!r}")
-    if pressure_type == "wjk" and any(p.particle_dens is None or p.particle_dens <= 0 for p in pairs):
-        raise CgbenchError("the wjk pressure correction needs a positive particle_dens on every pair")
+    if pressure_type == "wjk" and any(p.pressure and (p.particle_dens is None or p.particle_dens <= 0) for p in pairs):
+        raise CgbenchError("the wjk pressure correction needs a positive particle_dens on every corrected pair")
     if int(smooth_iterations) < 0:
         raise CgbenchError(f"smooth_iterations must be >= 0, got {smooth_iterations}")
     if convergence_check is not None and convergence_limit is not None:
@@ -387,7 +390,7 @@ def settings_xml(
     p_target = float(pressure_to_lammps(p_target_bar))
     f = float(pressure_scale_to_lammps(pressure_scale_per_bar))
     kBT = thermal_energy(temperature_K)
-    post_update = (["smooth"] if int(smooth_iterations) > 0 else []) + ["scale", "pressure"]
+    post_update = (["smooth"] if int(smooth_iterations) > 0 else []) + ["scale"]
     if pressure_type == "simple":
         pressure_block = [
             "          <simple>",
@@ -426,7 +429,7 @@ def settings_xml(
             f"      <!-- {p_target_bar:g} bar -->",
             f"      <p_target>{_num(p_target)}</p_target>",
             *([f"      <particle_dens>{_num(p.particle_dens)}</particle_dens>"] if p.particle_dens else []),
-            f"      <post_update>{' '.join(post_update)}</post_update>",
+            f"      <post_update>{' '.join(post_update + (['pressure'] if p.pressure else []))}</post_update>",
             "      <post_update_options>",
             f"        <scale>{_num(alpha)}</scale>",
             *(

@@ -337,8 +337,9 @@ def _smooth_flagged(y, flags):
 
 @pytest.fixture(scope="module")
 def options_loop(system, tmp_path_factory):
-    """wjk pressure correction, smoothed updates, a coarser smoothed T-T grid, and a criterion that
-    holds from the first iteration on (hold 2): a 4-iteration budget stops after iteration 2."""
+    """wjk pressure correction on T-A and A-A only, smoothed updates, a coarser smoothed grid for the
+    sparse T-T pair, and a criterion that holds from the first iteration on (hold 2): a 4-iteration budget stops
+    after iteration 2."""
     from cgbench.ibi_criterion import Criterion
 
     top, terms, x, box = system
@@ -346,9 +347,11 @@ def options_loop(system, tmp_path_factory):
     settings = ibi.IBISettings(
         iterations_max=4,
         pressure_type="wjk",
+        pressure_pairs=("T-A", "A-A"),
         smooth_iterations=1,
-        pair_step_nm={"T-T": 0.02},
-        target_smooth_iterations={"T-T": 2},
+        sparse_max_pairs=1000,  # T-T: 27 * 26 / 2 = 351 pairs; T-A 4374
+        sparse_step_nm=0.02,
+        sparse_target_smooth_iterations=2,
         criterion=Criterion(rdf_l2_nm=10.0, pressure_tolerance_bar=1.0e5, hold_iterations=2),
     )
     ibi.setup(wd, top, N_MOL, x, box, TARGETS, terms, MD, settings, lammps_command=_lmp())
@@ -408,15 +411,23 @@ def test_coarser_smoothed_target_grid_for_the_sparse_pair(options_loop):
 
 def test_smoothed_update_then_scale_then_wjk_pressure_correction(options_loop):
     """post_update 'smooth scale pressure' with wjk: dpot.2 = smooth(dpot.1), dpot.3 = 0.5 dpot.2,
-    dpot.4 - dpot.3 = the Wang-Junghans-Kremer ramp for the whole-fluid density."""
+    dpot.4 - dpot.3 = the Wang-Junghans-Kremer ramp for the density of the corrected pairs'
+    share of the virial (T-A and A-A: rho_eff^2 = rho_A^2 + 2 rho_T rho_A); T-T takes no ramp."""
     wd = options_loop["wd"]
     step = wd / "step_001"
-    p_atm = float((step / "T_T.pressure").read_text().split("=")[1])
+    p_atm = float((step / "T_A.pressure").read_text().split("=")[1])
     kBT = kT(MD.temperature_K)
     pt = float(votca.pressure_to_lammps(1.0))
-    rho = 7 * N_MOL / float(np.prod(options_loop["box"]))
+    volume = float(np.prod(options_loop["box"]))
+    rho_t, rho_a = N_MOL / volume, 6 * N_MOL / volume
+    rho = np.sqrt(rho_a**2 + 2 * rho_t * rho_a)
     c, cap = votca.wjk_options(1.0, 0.1)
-    for name in ("T_T", "T_A", "A_A"):
+    r, d1, flags = votca.read_table(step / "T_T.dpot.1")
+    _, d3, _ = votca.read_table(step / "T_T.dpot.3")
+    _, new, _ = votca.read_table(step / "T_T.dpot.new")
+    assert not (step / "T_T.dpot.4").exists() and not (step / "T_T.pressure_correction").exists()
+    np.testing.assert_allclose(new - new[-1], d3 - d3[-1], atol=1e-8)  # VOTCA shifts the update to 0 at r_max
+    for name in ("T_A", "A_A"):
         r, d1, flags = votca.read_table(step / f"{name}.dpot.1")
         _, d2, _ = votca.read_table(step / f"{name}.dpot.2")
         _, d3, _ = votca.read_table(step / f"{name}.dpot.3")

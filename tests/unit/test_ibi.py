@@ -223,3 +223,12 @@ def test_per_pair_grid_step():
     assert s.step("T-T") == 0.02 and s.step("T-A") == 0.01
     with pytest.raises(CgbenchError, match="whole number"):
         ibi.IBISettings(cutoff_nm=1.3, pair_step_nm={"T-T": 0.03}).grid("T-T")
+
+
+def test_sparse_pairs_from_bead_pairs_in_the_box():
+    s = ibi.IBISettings(sparse_max_pairs=5000)
+    # 64 TMBT molecules: T-T has 64 * 63 / 2 = 2016 bead pairs, T-A 64 * 384, A-A 384 * 383 / 2
+    assert s.sparse_pairs({"T": 64, "A": 384}) == ["T-T"]
+    assert s.sparse_pairs({"T": 3000, "A": 18000}) == []
+    assert ibi.IBISettings().sparse_pairs({"T": 2, "A": 3}) == []  # off by default
+    assert ibi.IBISettings(sparse_max_pairs=30).sparse_pairs({"B": 5, "P": 5}) == ["B-B", "B-P", "P-B", "P-P"]

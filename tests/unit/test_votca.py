@@ -223,6 +223,14 @@ def test_wjk_correction_cancels_the_pressure_difference_of_one_component_fluid()
     assert dU[0] == pytest.approx(-0.1 * kT)
 
 
+def test_settings_pairs_without_pressure_correction():
+    pairs = [votca.PairSpec("T", "T", "T_T.dist.tgt", pressure=False), *PAIRS[1:]]
+    root = ET.fromstring(votca.settings_xml(pairs, temperature_K=450.0, iterations_max=2, lammps_command="lmp",
+                                            lammps_script="a", topology="b", data_file="c", smooth_iterations=1))
+    posts = [e.findtext("inverse/post_update").split() for e in root.findall("non-bonded")]
+    assert posts == [["smooth", "scale"], ["smooth", "scale", "pressure"], ["smooth", "scale", "pressure"]]
+
+
 def test_wjk_density_is_all_beads_per_volume():
     assert votca.wjk_density(448, 56.0) == pytest.approx(8.0)
     with pytest.raises(CgbenchError):
