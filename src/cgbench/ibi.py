@@ -14,15 +14,17 @@ outputs of a failed job; a loop directory must survive a killed chunk):
 
 1. :func:`setup` writes everything ``csg_inverse`` needs into it: ``settings.xml``, the XML topology,
    target RDFs, initial potentials (the potentials of mean force), the LAMMPS data file, script and
-   bonded tables.
-2. :func:`run_chunk` runs ``csg_inverse --do-iterations 1`` n times, checking each finished
-   iteration for divergence; ``csg_inverse`` resumes from the last finished ``step_NNN/``, and
-   ``done`` appears in the working directory when ``iterations_max`` is reached (or VOTCA's
-   convergence check stopped the loop). It can write a convergence CSV and a small JSON sentinel,
-   the files a Snakemake rule declares.
+   bonded tables, and our VOTCA scripts (a convergence check and a remembering ``csg_property``).
+2. :func:`run_chunk` runs ``csg_inverse --do-iterations n`` once; after every iteration VOTCA runs
+   our convergence check (:mod:`cgbench.ibi_criterion`), which ends the loop when the criterion
+   holds or the iteration diverged, and each finished iteration is checked again afterwards.
+   ``csg_inverse`` resumes from the last finished ``step_NNN/``, and ``done`` appears in the
+   working directory when ``iterations_max`` is reached or the loop converged. It can write a
+   convergence CSV and a small JSON sentinel, the files a Snakemake rule declares.
 3. :func:`collect` reads every finished iteration into a table (RDF distance to the target per
-   pair, VOTCA's convergence value, pressure, wall times); :func:`pair_potentials` returns the
-   potentials of an iteration in GROMACS units for the production runs.
+   pair, pressure, wall times, whether the criterion held); :func:`convergence_state` says whether
+   the loop converged; :func:`pair_potentials` returns the potentials of an iteration in GROMACS
+   units for the production runs.
 """
 
 from dataclasses import asdict, dataclass, field, replace
