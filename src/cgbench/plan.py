@@ -148,6 +148,7 @@ def check(config, out):
                 )
     if out.n_beads < 2:
         problems.append(f"molecule: {out.name} maps to {out.n_beads} bead; a CG molecule needs at least two")
+    problems += _ibi_pair_problems(config.get("ibi") or {}, out)
     init = init_from(config, out)
     if config["dbm"]["train"]["init_from"] == SHIPPED and init is None:
         warnings.append(
@@ -173,6 +174,18 @@ def check(config, out):
                         f"model of {out.name}"
                     )
     return problems, warnings
+
+
+def _ibi_pair_problems(ibi, out):
+    """Per-pair IBI keys that name a pair of bead types this molecule does not have."""
+    # written in the IBI's own order (T-A, not A-T): the targets are keyed that way
+    pairs = out.bead_pairs()
+    named = [("ibi.pair_step_nm", list(ibi.get("pair_step_nm") or {})),
+             ("ibi.target_smooth_iterations", list(ibi.get("target_smooth_iterations") or {})),
+             ("ibi.pressure_pairs", list(ibi.get("pressure_pairs") or [])),
+             ("ibi.convergence.rdf_l2_nm_pairs", list((ibi.get("convergence") or {}).get("rdf_l2_nm_pairs") or {}))]
+    return [f"{key}: '{pair}' is not a pair of {out.name}'s bead types; its pairs are {', '.join(pairs)}"
+            for key, given in named for pair in given if pair not in pairs]
 
 
 def identity(spec):

@@ -114,3 +114,19 @@ def test_a_bad_rdf_pairs_entry_in_a_molecule_file_is_refused(tmp_path):
     path.write_text(yaml.safe_dump(spec))
     with pytest.raises(MoleculeError, match="'rdf_pairs' must be a list of element pairs"):
         plan.outline(path)
+
+
+def test_per_pair_ibi_keys_must_name_pairs_of_the_molecules_bead_types():
+    tpb = plan.outline(TPB)
+    cfg = config(TPB, dbm={"train": {"init_from": None}},
+                 ibi={"pair_step_nm": {"T-T": 0.02}, "pressure_pairs": ["P-B"],
+                      "convergence": {"rdf_l2_nm_pairs": {"B-P": 0.003, "A-A": 0.003}}})
+    problems, _ = plan.check(cfg, tpb)
+    assert problems == [
+        "ibi.pair_step_nm: 'T-T' is not a pair of TPB's bead types; its pairs are B-B, B-P, P-P",
+        "ibi.pressure_pairs: 'P-B' is not a pair of TPB's bead types; its pairs are B-B, B-P, P-P",
+        "ibi.convergence.rdf_l2_nm_pairs: 'A-A' is not a pair of TPB's bead types; its pairs are B-B, B-P, P-P",
+    ]
+    tmbt = plan.outline(TMBT)
+    problems, _ = plan.check(config(TMBT, ibi={"pair_step_nm": {"T-T": 0.02}}), tmbt)
+    assert problems == []
