@@ -34,8 +34,16 @@ DBM_WIDTH = 16
 DBM_BACKMAP_MOLECULE_GENERATIONS_PER_CORE_S = 3.6 * 8 / 2
 #: EM baseline (fragment placement plus GROMACS steepest descent), demo: 7 molecules/s
 EM_MOLECULES_PER_CORE_S = 7.0
-#: Intermolecular RDFs and re-projection of one study-size frame: about 5 s
-EVALUATE_S_PER_MOLECULE_FRAME = 5.0 / 3000
+#: Evaluation of one frame (gmx rerun forces, element RDFs, contacts, re-projection) of 3072
+#: molecules: 13.6 s on 2 threads (``benchmarks/paper_scale.py --replicate 4 4 3 --threads 2``),
+#: counted here in core-seconds
+EVALUATE_S_PER_MOLECULE_FRAME = 13.6 * 2 / 3072
+#: Peak memory of ``cg_model_forces``, which holds the mapped AA run and the test set: 220 MB of
+#: libraries plus 2.42 MB per frame of 21,504 beads (python and LAMMPS, same benchmark)
+CG_FORCES_MB = 300.0
+CG_FORCES_MB_PER_BEAD_FRAME = 2.42 / 21504
+#: The memory a rule asks for is its measured peak times this
+MEMORY_SAFETY = 1.5
 PARALLEL_EFFICIENCY = 0.7
 
 
@@ -80,6 +88,24 @@ def molecule_size(spec_path):
     return out.n_atoms, out.n_beads
 
 
+def nvt_frames(config):
+    """Frames of the AA NVT run (the mapped reference, what DBM trains on and evaluate_aa reads)."""
+    nvt = config["aa"]["nvt"]
+    return int(nvt["time_ps"] / nvt["output_interval_ps"]) + 1
+
+
+def evaluate_core_hours(n_molecules, frames):
+    """Core-hours of evaluating ``frames`` frames of ``n_molecules`` molecules."""
+    return frames * n_molecules * EVALUATE_S_PER_MOLECULE_FRAME / 3600
+
+
+def cg_forces_mem_mb(config, beads_per_molecule):
+    """Memory (MB) to ask for a CG model's forces on the mapped AA run and its test set."""
+    frames = nvt_frames(config) + config["testsets"]["n_frames"]
+    beads = config["aa"]["n_molecules"] * beads_per_molecule
+    return math.ceil(MEMORY_SAFETY * (CG_FORCES_MB + CG_FORCES_MB_PER_BEAD_FRAME * beads * frames))
+
+
 def aa_core_hours(config, stage, atoms_per_molecule):
     """Core-hours of one all-atom stage (energy minimisation counts as 1000 steps' worth of MD)."""
     aa = config["aa"]
@@ -104,9 +130,7 @@ def dbm_training_samples(config, beads_per_molecule):
     train = config["dbm"]["train"]
     per_epoch = train.get("samples_per_epoch")
     if per_epoch is None:
-        nvt = config["aa"]["nvt"]
-        frames = int(nvt["time_ps"] / nvt["output_interval_ps"]) + 1
-        per_epoch = int(frames * config["testsets"]["train_fraction"]) * config["aa"]["n_molecules"] * beads_per_molecule
+        per_epoch = int(nvt_frames(config) * config["testsets"]["train_fraction"]) * config["aa"]["n_molecules"] * beads_per_molecule
     return train["epochs"] * per_epoch
 
 
@@ -146,8 +170,9 @@ def study(config, atoms_per_molecule, beads_per_molecule):
                          / DBM_BACKMAP_MOLECULE_GENERATIONS_PER_CORE_S / 3600, gpu=True))
     if "em" in config["evaluate"]["methods"]:
         out.append(StageCost("EM backmapping", n_sets, th["md"], n_sets * frames * n_mol / EM_MOLECULES_PER_CORE_S / 3600))
-    n_eval = n_sets * len(config["evaluate"]["methods"]) + 1
-    out.append(StageCost("evaluation", n_eval, 1, n_eval * frames * n_mol * EVALUATE_S_PER_MOLECULE_FRAME / 3600))
+    n_eval = n_sets * len(config["evaluate"]["methods"])
+    out.append(StageCost("evaluation of the AA run", 1, th["md"], evaluate_core_hours(n_mol, nvt_frames(config))))
+    out.append(StageCost("evaluation of the backmaps", n_eval, th["md"], n_eval * evaluate_core_hours(n_mol, frames)))
     return out
 
 

@@ -160,6 +160,22 @@ def cg_runtime_min(wildcards, attempt):
     return attempt * cgcost.runtime_min(hours, config["threads"]["cg"], floor=30)
 
 
+def evaluate_aa_runtime_min(wildcards, attempt):
+    """Walltime of evaluating the AA run, from the measured rate (longer on each retry)."""
+    hours = cgcost.evaluate_core_hours(AA["n_molecules"], cgcost.nvt_frames(config))
+    return attempt * cgcost.runtime_min(hours, config["threads"]["md"], cap=MAX_RUNTIME)
+
+
+def evaluate_set_runtime_min(wildcards, attempt):
+    """Walltime of evaluating one backmapped test set, from the measured rate."""
+    hours = cgcost.evaluate_core_hours(AA["n_molecules"], config["testsets"]["n_frames"])
+    return attempt * cgcost.runtime_min(hours, config["threads"]["md"], cap=MAX_RUNTIME)
+
+
+#: cg_model_forces holds the mapped AA run and its test set: measured memory, scaled to this run
+CG_FORCES_MEM_MB = max(2000, cgcost.cg_forces_mem_mb(config, BEADS_PER_MOLECULE))
+
+
 def dbm_init_inputs(wildcards):
     """The shipped model a DBM training starts from, when config names one."""
     init = config["dbm"]["train"]["init_from"]

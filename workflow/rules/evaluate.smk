@@ -20,7 +20,7 @@ rule evaluate_aa:
     threads: config["threads"]["md"]
     resources:
         mem_mb=8000,
-        runtime=60,
+        runtime=evaluate_aa_runtime_min,
     params:
         n_molecules=AA["n_molecules"],
         settings=config["evaluate"],
@@ -54,7 +54,7 @@ rule evaluate_set:
     threads: config["threads"]["md"]
     resources:
         mem_mb=8000,
-        runtime=60,
+        runtime=evaluate_set_runtime_min,
     params:
         n_molecules=AA["n_molecules"],
         settings=config["evaluate"],
@@ -84,7 +84,7 @@ rule cg_model_forces:
         "../../envs/lammps.yaml"
     threads: config["threads"]["cg"]
     resources:
-        mem_mb=4000,
+        mem_mb=CG_FORCES_MEM_MB,
         runtime=60,
     params:
         model=lambda wildcards: config["cg_models"][wildcards.model],
