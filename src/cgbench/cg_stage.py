@@ -17,6 +17,7 @@ from .ibi_criterion import Criterion
 from .mapping_stage import BONDED, reference_table
 from .pbc import make_whole, wrap_molecules
 from .trajectory import Frames, write_frames
+from .units import AMU_PER_NM3_TO_G_PER_CM3
 
 log = logging.getLogger("cgbench")
 
@@ -275,7 +276,7 @@ def run_model(workdir, top, n_mol, x, box, potentials, terms, md, cutoff_nm, npt
     info = {
         "wall_s": wall,
         "ns_per_day": total_ps / 1000.0 / (wall / 86400.0),
-        "density_g_cm3": mass / vol * 1.66053906660e-24 / 1e-21,
+        "density_g_cm3": mass / vol * AMU_PER_NM3_TO_G_PER_CM3,
         "box_nm": dump.box[-1].tolist(),
         "pressure_bar": float(np.mean(lammps.atm_to_bar(p))),
         "frames": int(len(time_ps)),

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .distributions import js_divergence
+from .errors import InputError
 
 #: Panel order of the study's Figure 2: bonded kinds, then the RDFs.
 PANEL_KINDS = ("bond", "angle", "improper", "proper", "rdf")
@@ -59,7 +60,7 @@ def distances(reference, models):
             if got.empty:
                 continue
             if not np.allclose(got["x"].to_numpy(), ref["x"].to_numpy()):
-                raise ValueError(f"{model}: {kind} {name} is not on the reference bins")
+                raise InputError(f"{model}: {kind} {name} is not on the reference bins")
             p = as_probabilities(kind, ref["x"], ref["y"])
             q = as_probabilities(kind, got["x"], got["y"])
             rows.append({"model": model, "kind": kind, "name": name, "js": float(js_divergence(p, q))})

@@ -111,7 +111,7 @@ def ship_files(model, tpr, trr, topology, mapping, cg_topology, training, metric
     from .dbm.backmap import Backmapper
     from .dbm.io import count_frames
     from .dbm.metrics import evaluate
-    from .evaluate_stage import held_out_start
+    from .testsets import held_out_start, spread
 
     if threads:
         torch.set_num_threads(int(threads))
@@ -119,7 +119,7 @@ def ship_files(model, tpr, trr, topology, mapping, cg_topology, training, metric
     # only the chosen held-out frames are read, not the run
     total = count_frames(tpr, trr)
     start = held_out_start(total, train_fraction)
-    idx = np.unique(np.linspace(start, total - 1, n_frames).round().astype(int))
+    idx = spread(total, n_frames, start)
     test = dbm.load_frames(tpr, trr, spec, frames=idx)
     net = dbm.load_model(model, "cpu", molecule=spec)
     p = {k: v for k, v in dict(backmap_params).items() if k not in ("accelerator", "threads", "batch_size")}

@@ -5,6 +5,13 @@ class CgbenchError(Exception):
     """Base class of every error cgbench raises on purpose."""
 
 
+class InputError(CgbenchError, ValueError):
+    """An argument has a value the function cannot work with (a shape, a range, a missing column).
+
+    Also a :class:`ValueError`, so callers that catch the built-in keep working.
+    """
+
+
 class ConfigError(CgbenchError):
     """The configuration does not match the schema; the message names each bad key's path."""
 

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from . import evaluate as ev
+from .errors import InputError
+from .testsets import held_out_start, spread
 from .evaluate.rerun import rerun_forces
 from .mapping import Mapping
 from .topology import Topology
@@ -38,19 +40,6 @@ REPROJECTION_TOL_NM = 0.01
 CLASH_MULTIPLE_CHI2 = 100.0
 #: Block lengths of the stability check of the rankings, as multiples of the default.
 BLOCK_FACTORS = (0.5, 1.0, 2.0)
-
-
-def spread(n_total, n_wanted, start=0):
-    """``n_wanted`` frame indices spread evenly over ``range(start, n_total)``."""
-    n = n_total - start
-    if n < 1:
-        raise ValueError(f"no frames between {start} and {n_total}")
-    return np.unique(np.linspace(start, n_total - 1, min(n_wanted, n)).round().astype(int))
-
-
-def held_out_start(n_frames, train_fraction):
-    """First frame index of the held-out part of an AA run of ``n_frames`` frames."""
-    return min(n_frames - 1, int(np.ceil(train_fraction * n_frames)))
 
 
 def make_testset(name, source_gro, source_traj, n_frames, train_fraction, out, chunk=None):
@@ -175,7 +164,7 @@ def join_reductions(parts):
     dict of str -> ndarray
     """
     if not parts:
-        raise ValueError("no frames to reduce")
+        raise InputError("no frames to reduce")
     frames = np.array([len(p["clash_fraction"]) for p in parts], dtype=float)
     out = {}
     for key in parts[0]:
@@ -195,7 +184,7 @@ def evaluate_set(bm_gro, bm_traj, cg_gro, cg_traj, topology, mapping, n_molecule
     top_, mp = _load_molecule(topology, mapping)
     n_bm, n_cg = count_frames(bm_gro, bm_traj), count_frames(cg_gro, cg_traj)
     if n_bm != n_cg:
-        raise ValueError(f"{bm_traj} has {n_bm} frames but its CG input {cg_traj} has {n_cg}")
+        raise InputError(f"{bm_traj} has {n_bm} frames but its CG input {cg_traj} has {n_cg}")
     # one chunk size for both files, which are read in step
     chunk = chunk or default_chunk(n_molecules * top_.n_atoms, forces=True)
     parts = [reduce_aa(bm.positions, bm.box, top_, mp, n_molecules, mdp, top, workdir, settings, threads, executable,

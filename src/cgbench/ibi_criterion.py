@@ -26,6 +26,7 @@ import sys
 import numpy as np
 
 from .units import BAR_TO_ATM
+from .errors import InputError
 
 __all__ = [
     "Criterion",
@@ -74,11 +75,11 @@ class Criterion:
 
     def __post_init__(self):
         if self.hold_iterations < 1:
-            raise ValueError(f"hold_iterations must be >= 1, got {self.hold_iterations}")
+            raise InputError(f"hold_iterations must be >= 1, got {self.hold_iterations}")
         for name, tol in [("rdf_l2_nm", self.rdf_l2_nm), ("pressure_tolerance_bar", self.pressure_tolerance_bar),
                           *self.rdf_l2_nm_pairs.items()]:
             if tol is not None and not tol > 0:
-                raise ValueError(f"tolerance {name} must be > 0, got {tol}")
+                raise InputError(f"tolerance {name} must be > 0, got {tol}")
 
     @property
     def active(self):
@@ -108,7 +109,7 @@ class Criterion:
         failing = []
         unknown = set(self.rdf_l2_nm_pairs) - set(rdf_l2)
         if unknown:
-            raise ValueError(f"rdf_l2_nm_pairs names pairs the loop does not have: {sorted(unknown)}")
+            raise InputError(f"rdf_l2_nm_pairs names pairs the loop does not have: {sorted(unknown)}")
         for pair, d in rdf_l2.items():
             tol = self.tolerance(pair)
             if tol is not None and not d <= tol:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import distributions as dist
 from .cgtopology import KINDS, exclusion_pairs
-from .errors import CgbenchError
+from .errors import CgbenchError, InputError
 from .mapping import map_forces, map_positions
 from .pbc import make_whole, wrap_molecules
 from .trajectory import Frames
@@ -42,7 +42,7 @@ def map_trajectory(aa, topology, mapping, n_molecules):
     """
     n_atoms = topology.n_atoms
     if aa.positions.shape[1] != n_molecules * n_atoms:
-        raise ValueError(
+        raise InputError(
             f"trajectory has {aa.positions.shape[1]} atoms, expected {n_molecules} x {n_atoms}"
         )
     whole = make_whole(aa.positions, aa.box, topology.bonds, n_atoms)

@@ -1,77 +1,129 @@
-"""Periodic boundaries: making molecules whole, wrapping into the box (orthorhombic boxes)."""
+"""Periodic boundaries (orthorhombic boxes): the minimum image, making molecules whole, wrapping into the box.
+
+The one implementation of each, for NumPy arrays and torch tensors alike.
+"""
 
 from collections import deque
 
 import numpy as np
 
+from .errors import InputError
 
-def bfs_parents(bonds, n_atoms):
-    """A spanning tree of a molecule's bond graph.
+
+def _is_tensor(x):
+    return type(x).__module__.startswith("torch")
+
+
+def minimum_image(d, box):
+    """Minimum-image difference vectors (orthorhombic boxes), for NumPy arrays or torch tensors.
+
+    .. math:: d' = d - L \\operatorname{round}(d / L)
+
+    Parameters
+    ----------
+    d : ndarray or Tensor, shape (..., 3), nm
+        Difference vectors.
+    box : ndarray or Tensor, shape broadcastable to ``d``, nm
+        Box edges; the caller gives them the axes that line up with ``d`` (e.g. ``box[:, None, :]``
+        for ``d`` of shape (n_frames, n, 3) and ``box`` of shape (n_frames, 3)).
 
     Returns
     -------
-    order : ndarray, shape (n_atoms - 1,)
-        Atoms other than the root (atom 0), parents before children.
+    same type and shape as ``d``, nm
+    """
+    if _is_tensor(d):
+        import torch
+
+        return d - box * torch.round(d / box)
+    return d - box * np.round(d / box)
+
+
+def bfs_parents(bonds, n_atoms, fragments=False):
+    """A breadth-first spanning tree (forest, with ``fragments``) of a molecule's bond graph.
+
+    Parameters
+    ----------
+    bonds : array_like of int, shape (n_bonds, 2)
+    n_atoms : int
+    fragments : bool
+        Accept a graph of several connected parts, each rooted at its first atom; by default such
+        a graph is refused.
+
+    Returns
+    -------
+    order : ndarray, shape (n_atoms - n_roots,)
+        Atoms other than the roots (atom 0, and the first atom of each further fragment), parents
+        before children.
     parent : ndarray, shape (n_atoms,)
-        ``parent[i]`` is the atom ``i`` is placed relative to (-1 for the root).
+        ``parent[i]`` is the atom ``i`` is placed relative to (-1 for a root).
 
     Raises
     ------
-    ValueError
-        If the bond graph is not connected.
+    InputError
+        If the bond graph is not connected and ``fragments`` is false.
     """
     adj = [[] for _ in range(n_atoms)]
-    for i, j in np.asarray(bonds, dtype=int):
+    for i, j in np.asarray(bonds, dtype=int).reshape(-1, 2):
         adj[i].append(j)
         adj[j].append(i)
     parent = np.full(n_atoms, -1)
     seen = np.zeros(n_atoms, bool)
-    seen[0] = True
-    order, queue = [], deque([0])
-    while queue:
-        a = queue.popleft()
-        for b in adj[a]:
-            if not seen[b]:
-                seen[b] = True
-                parent[b] = a
-                order.append(b)
-                queue.append(b)
-    if not seen.all():
-        raise ValueError(f"bond graph is not connected: atoms {np.flatnonzero(~seen)} unreachable")
+    order = []
+    for root in range(n_atoms):
+        if seen[root]:
+            continue
+        if root > 0 and not fragments:
+            raise InputError(f"bond graph is not connected: atoms {np.flatnonzero(~seen)} unreachable")
+        seen[root] = True
+        queue = deque([root])
+        while queue:
+            a = queue.popleft()
+            for b in adj[a]:
+                if not seen[b]:
+                    seen[b] = True
+                    parent[b] = a
+                    order.append(b)
+                    queue.append(b)
     return np.asarray(order, dtype=int), parent
 
 
-def make_whole(x, box, bonds, n_atoms):
+def make_whole(x, box, bonds, n_atoms, fragments=False):
     """Unwrap molecules split by periodic boundaries.
 
     Each atom is placed at the minimum image of its bond-tree parent, so molecules may be larger
-    than half the box as long as no single bond is.
+    than half the box as long as no single bond is. One step per atom of a molecule, each
+    vectorised over frames and molecules. Works on NumPy arrays (computed in float64) and on torch
+    tensors (kept on their device, in their dtype).
 
     Parameters
     ----------
-    x : ndarray, shape (n_frames, n_molecules * n_atoms, 3)
+    x : ndarray or Tensor, shape (n_frames, n_molecules * n_atoms, 3)
         Positions in nm (wrapped).
-    box : ndarray, shape (n_frames, 3)
+    box : ndarray or Tensor, shape (n_frames, 3)
         Orthorhombic box edges in nm.
-    bonds : ndarray, shape (n_bonds, 2)
-        Bonds of one molecule.
+    bonds : array_like of int, shape (n_bonds, 2)
+        Bonds of one molecule (for CG trajectories: bead bonds).
     n_atoms : int
-        Atoms per molecule.
+        Atoms (or beads) per molecule.
+    fragments : bool
+        Accept a bond graph of several parts (:func:`bfs_parents`); each part's first atom stays.
 
     Returns
     -------
-    ndarray, same shape as ``x``
+    ndarray or Tensor, same shape as ``x``
         Positions with every molecule whole; the first atom of each molecule stays in place.
     """
-    x = np.array(x, dtype=float, copy=True)
-    nf = x.shape[0]
-    xm = x.reshape(nf, -1, n_atoms, 3)
-    b = np.asarray(box, dtype=float).reshape(nf, 1, 3)
-    order, parent = bfs_parents(bonds, n_atoms)
+    if _is_tensor(x):
+        xm = x.reshape(x.shape[0], -1, n_atoms, 3).clone()
+        b = box[:, None, :]
+    else:
+        x = np.array(x, dtype=float, copy=True)
+        xm = x.reshape(x.shape[0], -1, n_atoms, 3)
+        b = np.asarray(box, dtype=float).reshape(x.shape[0], 1, 3)
+    order, parent = bfs_parents(bonds, n_atoms, fragments=fragments)
     for i in order:
-        d = xm[:, :, i] - xm[:, :, parent[i]]
-        d -= b * np.round(d / b)
-        xm[:, :, i] = xm[:, :, parent[i]] + d
+        p = parent[i]
+        xm[:, :, i] = xm[:, :, p] + minimum_image(xm[:, :, i] - xm[:, :, p], b)
     return xm.reshape(x.shape)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import CgbenchError
+from .errors import CgbenchError, InputError
 
 #: The stages in the order the data flows through them: the order of the Snakefile's includes,
 #: each stage being one ``workflow/rules/<stage>.smk`` and one folder of ``results/benchmarks/``.
@@ -141,7 +141,7 @@ def stage_table(jobs, order=STAGE_ORDER):
     missing = [c for c in ("stage", "rule", "wildcards", "measured", "wall_s", "cpu_s", "peak_rss_MiB")
                if c not in jobs.columns]
     if missing:
-        raise ValueError(f"stage_table: job frame lacks column(s) {', '.join(missing)}")
+        raise InputError(f"stage_table: job frame lacks column(s) {', '.join(missing)}")
     rank = stage_order(list(jobs["stage"]), order)
     idx = np.lexsort((np.arange(len(jobs)), rank))
     per_job = jobs.iloc[idx].reset_index(drop=True)

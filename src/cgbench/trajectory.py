@@ -18,6 +18,8 @@ import zipfile
 
 import numpy as np
 
+from .errors import InputError
+
 #: MDAnalysis length unit (Angstrom) -> nm.
 _A_TO_NM = 0.1
 
@@ -61,10 +63,12 @@ def default_chunk(n_atoms, forces=True):
     return max(1, CHUNK_BYTES // per_frame)
 
 
-def _universe(topology, trajectory):
+def _universe(topology, trajectory=None):
     import MDAnalysis as mda
 
     # no guessing: bead names are not elements, and nothing here needs masses
+    if trajectory is None:
+        return mda.Universe(str(topology), to_guess=())
     return mda.Universe(str(topology), str(trajectory), to_guess=())
 
 
@@ -75,16 +79,16 @@ def _selection(u, start, stop, step, frames):
         return np.arange(n)[slice(start, stop, step)]
     idx = np.asarray(frames, dtype=int).ravel()
     if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexError(f"frame indices must lie in 0..{n - 1}, got {idx.min()}..{idx.max()}")
+        raise InputError(f"frame indices must lie in 0..{n - 1}, got {idx.min()}..{idx.max()}")
     return idx
 
 
-def count_frames(topology, trajectory, start=0, stop=None, step=1):
+def count_frames(topology, trajectory=None, start=0, stop=None, step=1):
     """Number of frames :func:`iter_frames` would read with the same ``start``, ``stop``, ``step``."""
     return len(_selection(_universe(topology, trajectory), start, stop, step, None))
 
 
-def iter_frames(topology, trajectory, chunk=None, start=0, stop=None, step=1, forces=True, frames=None):
+def iter_frames(topology, trajectory=None, chunk=None, start=0, stop=None, step=1, forces=True, frames=None):
     """Read a GROMACS trajectory a chunk of frames at a time.
 
     Each chunk is a fresh :class:`Frames` (the reader's frame buffer is copied), so a caller may
@@ -94,8 +98,8 @@ def iter_frames(topology, trajectory, chunk=None, start=0, stop=None, step=1, fo
     ----------
     topology : path
         Anything MDAnalysis reads as a topology (.tpr, .gro).
-    trajectory : path
-        .trr, .xtc or .gro.
+    trajectory : path, optional
+        .trr, .xtc or .gro; without it the topology file's own coordinates are read.
     chunk : int, optional
         Frames per chunk; :func:`default_chunk` of the system by default. The last chunk may be shorter.
     start, stop, step : int
@@ -112,7 +116,7 @@ def iter_frames(topology, trajectory, chunk=None, start=0, stop=None, step=1, fo
 
     Raises
     ------
-    ValueError
+    InputError
         A frame has a non-orthorhombic box.
     """
     u = _universe(topology, trajectory)
@@ -131,8 +135,8 @@ def iter_frames(topology, trajectory, chunk=None, start=0, stop=None, step=1, fo
         for k, ts in enumerate(u.trajectory[sel]):
             if k == 0 and forces and ts.has_forces:
                 frc = np.empty_like(pos)
-            if not np.allclose(ts.dimensions[3:], 90.0):
-                raise ValueError(f"{trajectory}: frame {ts.frame} has a non-orthorhombic box")
+            if ts.dimensions is None or not np.allclose(ts.dimensions[3:], 90.0):
+                raise InputError(f"{trajectory or topology}: frame {ts.frame} has a non-orthorhombic box")
             pos[k] = ts.positions * _A_TO_NM  # copies: MDAnalysis reuses the frame buffer
             box[k] = ts.dimensions[:3] * _A_TO_NM
             time[k] = ts.time
@@ -141,7 +145,7 @@ def iter_frames(topology, trajectory, chunk=None, start=0, stop=None, step=1, fo
         yield Frames(pos, box, time, frc)
 
 
-def read_frames(topology, trajectory, start=0, stop=None, step=1, forces=True, frames=None):
+def read_frames(topology, trajectory=None, start=0, stop=None, step=1, forces=True, frames=None):
     """Read positions, boxes, times and (when present) forces of a GROMACS trajectory, all at once.
 
     Memory grows with the number of frames read: use it for trajectories that are short by design
@@ -163,6 +167,8 @@ def read_frames(topology, trajectory, start=0, stop=None, step=1, forces=True, f
 class FrameWriter:
     """Writes frames as they come: the first as ``.gro``, all to ``.trr``/``.xtc`` (by suffix).
 
+    ``path_traj`` may be None to write the ``.gro`` alone.
+
     The MDAnalysis writer stays open between :meth:`write` calls, so a trajectory can be written a
     chunk at a time. Use as a context manager.
 
@@ -176,7 +182,7 @@ class FrameWriter:
     """
 
     def __init__(self, path_gro, path_traj, names, resnames, resids):
-        self.path_gro, self.path_traj = str(path_gro), str(path_traj)
+        self.path_gro, self.path_traj = str(path_gro), (None if path_traj is None else str(path_traj))
         self.names, self.resnames, self.resids = list(names), list(resnames), np.asarray(resids)
         self.u = self.w = None
         self.n_written = 0
@@ -205,7 +211,7 @@ class FrameWriter:
             self._open(frames.forces is not None)
         n = len(self.names)
         if frames.positions.shape[1] != n:
-            raise ValueError(f"frames have {frames.positions.shape[1]} particles, the writer {n}")
+            raise InputError(f"frames have {frames.positions.shape[1]} particles, the writer {n}")
         for k in range(frames.n_frames):
             ts = self.u.trajectory.ts
             ts.positions = frames.positions[k] / _A_TO_NM
@@ -216,8 +222,10 @@ class FrameWriter:
                 ts.forces = frames.forces[k] * _A_TO_NM
             if self.n_written == 0:
                 self.u.atoms.write(self.path_gro)
-                self.w = mda.Writer(self.path_traj, n)
-            self.w.write(self.u.atoms)
+                if self.path_traj is not None:
+                    self.w = mda.Writer(self.path_traj, n)
+            if self.w is not None:
+                self.w.write(self.u.atoms)
             self.n_written += 1
 
     def close(self):
@@ -280,7 +288,7 @@ class NpzWriter:
                          "shape": (self.n_frames, *a.shape[1:])})
                 self.shapes[name] = a.shape[1:]
             if a.shape[1:] != self.shapes[name]:
-                raise ValueError(f"{name}: chunk of shape {a.shape} after chunks of (n, *{self.shapes[name]})")
+                raise InputError(f"{name}: chunk of shape {a.shape} after chunks of (n, *{self.shapes[name]})")
             self.files[name].write(np.ascontiguousarray(a, dtype=self.dtypes[name]).tobytes())
             self.rows[name] += len(a)
 
@@ -294,7 +302,7 @@ class NpzWriter:
             for name, fh in self.files.items():
                 fh.close()
                 if self.rows[name] != self.n_frames:
-                    raise ValueError(f"{self.path}: {name} got {self.rows[name]} frames, expected {self.n_frames}")
+                    raise InputError(f"{self.path}: {name} got {self.rows[name]} frames, expected {self.n_frames}")
             with zipfile.ZipFile(self.path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
                 for name in self.files:
                     zf.write(self.tmp / f"{name}.npy", arcname=f"{name}.npy")

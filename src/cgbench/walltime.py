@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import time
 
-from .errors import CgbenchError
+from .errors import CgbenchError, InputError
 
 #: Stop this long (s) before the job's end, or 5 % of the time left if that is more, so that the
 #: checkpoint is written and the job step exits before SLURM's SIGTERM/SIGKILL. Jobs shorter than
@@ -36,7 +36,7 @@ def parse_slurm_duration(text):
     elif len(parts) == 2:
         parts = [0.0, *parts]
     if len(parts) != 3:
-        raise ValueError(f"not a SLURM duration: {text!r}")
+        raise InputError(f"not a SLURM duration: {text!r}")
     h, m, s = parts
     return (float(days) if days else 0.0) * 86400 + h * 3600 + m * 60 + s
 

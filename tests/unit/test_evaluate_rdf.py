@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from cgbench.errors import CgbenchError
-from cgbench.evaluate.rdf import (
+from cgbench.rdf import (
     close_contacts,
     element_rdfs,
     intermolecular_rdf,

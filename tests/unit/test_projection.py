@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cgbench.errors import CgbenchError
-from cgbench.evaluate.rmsd import reprojection_rmsd
+from cgbench.projection import reprojection_rmsd
 from cgbench.mapping import map_positions
 from cgbench.projection import project_onto_beads
 

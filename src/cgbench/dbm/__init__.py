@@ -20,7 +20,8 @@ import shutil
 
 
 from ..errors import CgbenchError
-from .backmap import Backmapper, colour_beads, reprojection_rmsd, template_start
+from ..projection import reprojection_rmsd
+from .backmap import Backmapper, colour_beads, template_start
 from .data import DBMDataModule, Frames, map_frames, split
 from .molecule import MoleculeSpec, molecule_spec
 
@@ -350,7 +351,7 @@ def backmap(model, cg_structure, cg_trajectory, out_gro, out_xtc, params=None):
     spec = net.spec
     write_trajectory(out_gro, out_xtc, x, box, spec.atom_names, spec.resname)
     info.update(n_frames=int(r.shape[0]), n_molecules=int(r.shape[1] // spec.n_beads), device=str(net.device),
-                consistency=p["consistency"], reprojection_rmsd_nm=reprojection_rmsd(x, r, box, spec))
+                consistency=p["consistency"], reprojection_rmsd_nm=reprojection_rmsd(x, r, box, spec.com_weights(), spec.bonds))
     return info
 
 

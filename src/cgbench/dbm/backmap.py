@@ -26,7 +26,8 @@ import torch
 from scipy.spatial import cKDTree
 
 from ..errors import CgbenchError
-from .frames import EnvironmentBuilder, make_whole, minimum_image, to_global
+from ..pbc import make_whole
+from .frames import EnvironmentBuilder, to_global
 
 
 def colour_beads(r, box, spec, cutoff):
@@ -202,7 +203,7 @@ class Backmapper:
         t0 = time.perf_counter()
         R = torch.as_tensor(np.asarray(r), dtype=torch.float32, device=dev)
         B = torch.as_tensor(np.asarray(box), dtype=torch.float32, device=dev)
-        R = make_whole(R, B, spec.n_beads, spec.bead_bonds)
+        R = make_whole(R, B, spec.bead_bonds, spec.n_beads, fragments=True)
         X = template_start(R, spec)
         colours = torch.as_tensor(colour_beads(R.cpu().numpy(), B.cpu().numpy(), spec, self.conflict_cutoff),
                                   device=dev)
@@ -299,15 +300,3 @@ class Backmapper:
             self._write(X, env, pick[rows], pos[rows], frame[rows])
             e = e_s if e is None else torch.where(valid[:, s], e_s, e)
         return e
-
-
-def reprojection_rmsd(x, r, box, spec):
-    """RMSD (nm) between the CG mapping of backmapped frames and the CG input (study Table 1).
-
-    ``x`` (F, n_mol * n_atoms, 3), ``r`` (F, n_mol * n_beads, 3), ``box`` (F, 3), all nm.
-    """
-    f = x.shape[0]
-    w = spec.com_weights()
-    m = np.einsum("ba,fmak->fmbk", w, np.asarray(x, float).reshape(f, -1, spec.n_atoms, 3)).reshape(f, -1, 3)
-    d = minimum_image(torch.as_tensor(m - np.asarray(r, float)), torch.as_tensor(np.asarray(box, float))[:, None, :])
-    return float(torch.sqrt((d**2).sum(-1).mean()))

@@ -16,7 +16,9 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from ..errors import CgbenchError
-from .frames import EnvironmentBuilder, make_whole
+from ..pbc import make_whole
+from ..testsets import held_out_start
+from .frames import EnvironmentBuilder
 
 
 @dataclass
@@ -50,7 +52,7 @@ def map_frames(x, box, spec):
     if x.shape[1] % spec.n_atoms:
         raise CgbenchError(f"{x.shape[1]} atoms are not whole molecules of {spec.n_atoms} atoms")
     xt = make_whole(torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(box, dtype=torch.float64),
-                    spec.n_atoms, spec.bonds)
+                    spec.bonds, spec.n_atoms, fragments=True)
     f = xt.shape[0]
     w = torch.as_tensor(spec.com_weights())
     r = torch.einsum("ba,fmak->fmbk", w, xt.reshape(f, -1, spec.n_atoms, 3)).reshape(f, -1, 3)
@@ -60,11 +62,9 @@ def map_frames(x, box, spec):
 def split(n_frames, train_fraction):
     """Indices of the training frames (the first part) and the held-out test frames (the rest).
 
-    The boundary is :func:`cgbench.evaluate_stage.held_out_start`, the one the workflow's
+    The boundary is :func:`cgbench.testsets.held_out_start`, the one the workflow's
     in-distribution test set is drawn after, so DBM never trains on a test frame.
     """
-    from ..evaluate_stage import held_out_start
-
     if not 0.0 < train_fraction <= 1.0:
         raise CgbenchError(f"train_fraction must be in (0, 1], got {train_fraction}")
     n_train = max(1, held_out_start(n_frames, train_fraction))

@@ -22,7 +22,7 @@ exactly GROMACS' (the tests compare them with ``gmx mdrun -rerun``).
 import numpy as np
 import torch
 
-from .frames import minimum_image
+from ..pbc import minimum_image
 
 #: GROMACS' electric conversion factor 1 / (4 pi eps0), kJ mol^-1 nm e^-2.
 ONE_4PI_EPS0 = 138.935458

@@ -1,7 +1,7 @@
-"""Reading and writing trajectories for DBM (the only module that touches trajectory files).
+"""DBM's view of trajectories: float32 positions and boxes of whole molecules.
 
-MDAnalysis works in Angstrom; everything returned here is in nm, and everything written is
-converted back. Boxes must be orthorhombic.
+A thin layer on :mod:`cgbench.trajectory`, the one MDAnalysis adapter (it converts Angstrom to nm
+on read and back on write). Boxes must be orthorhombic.
 """
 
 from pathlib import Path
@@ -9,48 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CgbenchError
+from ..trajectory import Frames, FrameWriter, count_frames, iter_frames, read_frames
 
-A_PER_NM = 10.0
-
-
-def _open(topology, trajectory=None):
-    import MDAnalysis as mda
-
-    return mda.Universe(str(topology), str(trajectory)) if trajectory else mda.Universe(str(topology))
-
-
-def _indices(u, start=0, stop=None, step=1, frames=None):
-    """Frame indices to read: ``frames`` if given, else the slice."""
-    n = len(u.trajectory)
-    if frames is None:
-        return np.arange(n)[slice(start, stop, step)]
-    idx = np.asarray(frames, dtype=int).ravel()
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise CgbenchError(f"{u.trajectory.filename}: frame indices must lie in 0..{n - 1}")
-    return idx
-
-
-def _frames(u, idx):
-    n = len(u.atoms)
-    x = np.empty((len(idx), n, 3), dtype=np.float32)
-    box = np.empty((len(idx), 3), dtype=np.float32)
-    for k, ts in enumerate(u.trajectory[np.asarray(idx, dtype=int)]):
-        # copy: the reader reuses one buffer for every frame
-        x[k] = ts.positions / A_PER_NM
-        dims = ts.dimensions
-        if dims is None or np.any(np.abs(np.asarray(dims[3:]) - 90.0) > 1e-3):
-            raise CgbenchError(f"{u.trajectory.filename}: frame {ts.frame} has no orthorhombic box ({dims})")
-        box[k] = dims[:3] / A_PER_NM
-    return x, box
-
-
-def count_frames(topology, trajectory=None, start=0, stop=None, step=1):
-    """Number of frames :func:`read_trajectory` would read with the same ``start``, ``stop``, ``step``."""
-    return len(_indices(_open(topology, trajectory), start, stop, step))
+__all__ = ["count_frames", "iter_trajectory", "read_trajectory", "write_trajectory", "TrajectoryWriter",
+           "frame_chunks"]
 
 
 def iter_trajectory(topology, trajectory=None, chunk=None, start=0, stop=None, step=1, frames=None):
-    """Positions and boxes of a GROMACS trajectory, a chunk of frames at a time.
+    """Positions and boxes of a GROMACS trajectory, a chunk of frames at a time, in float32.
 
     Parameters
     ----------
@@ -69,17 +35,13 @@ def iter_trajectory(topology, trajectory=None, chunk=None, start=0, stop=None, s
     x : ndarray, shape (n_chunk, n_particles, 3), float32, nm
     box : ndarray, shape (n_chunk, 3), float32, nm
     """
-    from ..trajectory import default_chunk
-
-    u = _open(topology, trajectory)
-    idx = _indices(u, start, stop, step, frames)
-    chunk = max(1, int(chunk or default_chunk(len(u.atoms))))
-    for lo in range(0, len(idx), chunk):
-        yield _frames(u, idx[lo:lo + chunk])
+    for fr in iter_frames(topology, trajectory, chunk=chunk, start=start, stop=stop, step=step, forces=False,
+                          frames=frames):
+        yield fr.positions.astype(np.float32), fr.box.astype(np.float32)
 
 
 def read_trajectory(topology, trajectory=None, start=0, stop=None, step=1):
-    """Positions and boxes of a GROMACS trajectory, every frame at once.
+    """Positions and boxes of a GROMACS trajectory, every frame at once, in float32.
 
     Memory grows with the frames read: for whole runs use :func:`iter_trajectory`.
 
@@ -95,20 +57,8 @@ def read_trajectory(topology, trajectory=None, start=0, stop=None, step=1):
     x : ndarray, shape (n_frames, n_particles, 3), float32, nm
     box : ndarray, shape (n_frames, 3), float32, nm
     """
-    u = _open(topology, trajectory)
-    return _frames(u, _indices(u, start, stop, step))
-
-
-def _universe(names, resname, n_mol):
-    import MDAnalysis as mda
-
-    n = len(names)
-    u = mda.Universe.empty(n * n_mol, n_residues=n_mol, atom_resindex=np.repeat(np.arange(n_mol), n),
-                           trajectory=True)
-    u.add_TopologyAttr("name", list(names) * n_mol)
-    u.add_TopologyAttr("resname", [resname] * n_mol)
-    u.add_TopologyAttr("resid", np.arange(1, n_mol + 1))
-    return u
+    fr = read_frames(topology, trajectory, start=start, stop=stop, step=step, forces=False)
+    return fr.positions.astype(np.float32), fr.box.astype(np.float32)
 
 
 def write_trajectory(gro, xtc, x, box, names, resname, dt_ps=1.0):
@@ -123,31 +73,17 @@ def write_trajectory(gro, xtc, x, box, names, resname, dt_ps=1.0):
         Particle names of one molecule (atoms, or beads for CG trajectories).
     resname : str
     """
-    import MDAnalysis as mda
-
     x = np.asarray(x, dtype=np.float32)
-    box = np.asarray(box, dtype=np.float32)
     if x.ndim != 3 or x.shape[1] % len(names):
         raise CgbenchError(f"positions of shape {x.shape} are not whole molecules of {len(names)} particles")
-    if not np.all(np.isfinite(x)):
-        raise CgbenchError("refusing to write non-finite positions")
-    u = _universe(names, resname, x.shape[1] // len(names))
-    dims = lambda f: np.concatenate([box[f] * A_PER_NM, [90.0, 90.0, 90.0]]).astype(np.float32)
-    u.atoms.positions = x[0] * A_PER_NM
-    u.dimensions = dims(0)
-    Path(gro).parent.mkdir(parents=True, exist_ok=True)
-    u.atoms.write(str(gro))
-    with mda.Writer(str(xtc), n_atoms=x.shape[1]) as w:
-        for f in range(x.shape[0]):
-            u.atoms.positions = x[f] * A_PER_NM
-            u.dimensions = dims(f)
-            u.trajectory.ts.time = f * dt_ps
-            w.write(u.atoms)
+    with TrajectoryWriter(gro, xtc, names, resname, x.shape[1], dt_ps=dt_ps) as w:
+        w.write(x, box)
 
 
 class TrajectoryWriter:
-    """Writes frames as they come: the first as ``.gro``, all of them to ``trajectory`` (any format
-    MDAnalysis writes, by its extension), converting nm to Angstrom.
+    """Writes frames of whole molecules as they come: the first as ``.gro``, all of them to
+    ``trajectory`` (any format MDAnalysis writes, by its extension), through
+    :class:`cgbench.trajectory.FrameWriter` (which converts nm to Angstrom).
 
     Parameters
     ----------
@@ -157,36 +93,33 @@ class TrajectoryWriter:
         Particle names of one molecule.
     resname : str
     n_particles : int
+    dt_ps : float
+        Time between frames written.
     """
 
     def __init__(self, gro, trajectory, names, resname, n_particles, dt_ps=1.0):
-        import MDAnalysis as mda
-
         if n_particles % len(names):
             raise CgbenchError(f"{n_particles} particles are not whole molecules of {len(names)} particles")
-        self.gro, self.dt_ps, self.n = Path(gro), float(dt_ps), 0
-        self.u = _universe(names, resname, n_particles // len(names))
-        self.gro.parent.mkdir(parents=True, exist_ok=True)
-        self.w = mda.Writer(str(trajectory), n_atoms=n_particles) if trajectory else None
+        n_mol = n_particles // len(names)
+        self.dt_ps = float(dt_ps)
+        Path(gro).parent.mkdir(parents=True, exist_ok=True)
+        self.w = FrameWriter(gro, trajectory, list(names) * n_mol, [resname] * n_particles,
+                             np.repeat(np.arange(1, n_mol + 1), len(names)))
+
+    @property
+    def n(self):
+        """Frames written so far."""
+        return self.w.n_written
 
     def write(self, x, box):
         """Append frames ``x`` (F, n_particles, 3) nm with boxes (F, 3) nm."""
         x, box = np.asarray(x, dtype=np.float32), np.asarray(box, dtype=np.float32)
         if not np.all(np.isfinite(x)):
             raise CgbenchError("refusing to write non-finite positions")
-        for f in range(x.shape[0]):
-            self.u.atoms.positions = x[f] * A_PER_NM
-            self.u.dimensions = np.concatenate([box[f] * A_PER_NM, [90.0, 90.0, 90.0]]).astype(np.float32)
-            self.u.trajectory.ts.time = self.n * self.dt_ps
-            if self.n == 0:
-                self.u.atoms.write(str(self.gro))
-            if self.w is not None:
-                self.w.write(self.u.atoms)
-            self.n += 1
+        self.w.write(Frames(x, box, (self.n + np.arange(x.shape[0])) * self.dt_ps))
 
     def close(self):
-        if self.w is not None:
-            self.w.close()
+        self.w.close()
 
     def __enter__(self):
         return self

@@ -5,10 +5,9 @@ in nm, and compare distributions on fixed bins so that numbers are comparable be
 """
 
 import numpy as np
-from scipy.spatial import cKDTree
 
-from .. import distributions as dist
-from .backmap import reprojection_rmsd
+from .. import distributions as dist, rdf
+from ..projection import reprojection_rmsd
 
 #: Fixed histogram ranges and bin counts: bonds in nm, angles in radians.
 BOND_BINS = (0.05, 0.25, 200)
@@ -92,16 +91,16 @@ def main_element(spec):
 
 
 def intermolecular_rdf(x, box, spec, element=None, r_max=1.0, bins=100):
-    """RDF between atoms of one element (default :func:`main_element`) in different molecules, (r nm, g)."""
+    """RDF between atoms of one element (default :func:`main_element`) in different molecules, (r nm, g).
+
+    :func:`cgbench.rdf.intermolecular_rdf` on the atoms of that element, with ``r_max`` capped at
+    half the smallest box edge.
+    """
     element = main_element(spec) if element is None else element
     n_mol = x.shape[1] // spec.n_atoms
-    sel = np.flatnonzero(np.tile(spec.elements == element, n_mol))
-    per = np.flatnonzero(spec.elements == element)
-    i, j = np.triu_indices(len(per), 1)
-    excl = (per[i][None, :] + (np.arange(n_mol) * spec.n_atoms)[:, None], per[j][None, :]
-            + (np.arange(n_mol) * spec.n_atoms)[:, None])
-    excl = np.stack([excl[0].ravel(), excl[1].ravel()], 1)
-    return dist.rdf(x, box, sel, sel, exclusions=excl, r_max=min(r_max, 0.5 * float(np.min(box))), bins=bins)
+    sel = np.tile(np.asarray(spec.elements) == element, n_mol)
+    return rdf.intermolecular_rdf(x, box, sel, sel, rdf.molecule_index(n_mol, spec.n_atoms),
+                                  r_max=min(r_max, 0.5 * float(np.min(box))), bins=bins)
 
 
 def rdf_difference(x_ref, box_ref, x, box, spec, element=None, r_max=1.0, bins=100):
@@ -112,25 +111,18 @@ def rdf_difference(x_ref, box_ref, x, box, spec, element=None, r_max=1.0, bins=1
 
 
 def close_contacts(x, box, spec, r=0.1):
-    """Intermolecular atom pairs closer than ``r`` nm.
+    """Intermolecular atom pairs closer than ``r`` nm (:func:`cgbench.rdf.close_contacts`).
 
     Returns
     -------
     dict
         ``pairs_per_atom``: such pairs per atom; ``atom_fraction``: fraction of atoms in at least one.
     """
-    n_pairs, n_atoms_hit, n_atoms = 0, 0, 0
-    mol = np.arange(x.shape[1]) // spec.n_atoms
-    for f in range(x.shape[0]):
-        L = np.asarray(box[f], float)
-        p = np.mod(np.asarray(x[f], float), L)
-        p[p >= L] = 0.0
-        pairs = cKDTree(p, boxsize=L).query_pairs(r, output_type="ndarray")
-        pairs = pairs[mol[pairs[:, 0]] != mol[pairs[:, 1]]]
-        n_pairs += len(pairs)
-        n_atoms_hit += len(np.unique(pairs))
-        n_atoms += x.shape[1]
-    return {"pairs_per_atom": n_pairs / n_atoms, "atom_fraction": n_atoms_hit / n_atoms}
+    n_mol = x.shape[1] // spec.n_atoms
+    cc = rdf.close_contacts(x, box, rdf.molecule_index(n_mol, spec.n_atoms), threshold=r)
+    n_atoms = x.shape[0] * x.shape[1]
+    return {"pairs_per_atom": int(cc.pairs_per_frame.sum()) / n_atoms,
+            "atom_fraction": int(cc.atoms_per_frame.sum()) / n_atoms}
 
 
 def evaluate(x_ref, box_ref, x, box, r_cg, spec):
@@ -141,7 +133,7 @@ def evaluate(x_ref, box_ref, x, box, r_cg, spec):
     return {"junction_bonds": junction_bonds(x_ref, box_ref, x, box, spec),
         "js_bond_mean_nats": js["bond mean"], "js_angle_mean_nats": js["angle mean"], "js": js,
         "rdf_cc_intermolecular_mean_abs_diff": diff,
-        "reprojection_rmsd_nm": reprojection_rmsd(x, r_cg, box, spec),
+        "reprojection_rmsd_nm": reprojection_rmsd(x, r_cg, box, spec.com_weights(), spec.bonds),
         "close_contacts": close_contacts(x, box, spec),
         "close_contacts_reference": close_contacts(x_ref, box_ref, spec),
     }

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from ..errors import InputError
+
 
 def _groups(c, groups=8):
     return groups if c % groups == 0 else 1
@@ -94,7 +96,7 @@ class Critic(nn.Module):
     def __init__(self, n_channels, n_labels, n_filters=32, grid=8, norm="group"):
         super().__init__()
         if norm not in ("group", "spectral"):
-            raise ValueError(f"critic norm must be 'group' or 'spectral', got {norm!r}")
+            raise InputError(f"critic norm must be 'group' or 'spectral', got {norm!r}")
         f = n_filters
         self.n_labels = n_labels
         sn = spectral_norm if norm == "spectral" else (lambda m: m)

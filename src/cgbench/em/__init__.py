@@ -12,10 +12,10 @@ Modules, in the order the data flows:
 """
 
 from .align import kabsch
-from .assemble import place, reprojection_rmsd
+from .assemble import place
 from .backmap import backmap_files, backmap_frames
 from .fragments import FragmentLibrary, build_library
 from .minimise import Minimiser
 
-__all__ = ["kabsch", "place", "reprojection_rmsd", "backmap_files", "backmap_frames", "FragmentLibrary",
+__all__ = ["kabsch", "place", "backmap_files", "backmap_frames", "FragmentLibrary",
            "build_library", "Minimiser"]

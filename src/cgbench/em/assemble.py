@@ -17,11 +17,10 @@ Atoms come out in the AA topology's order, molecule by molecule, molecules whole
 import numpy as np
 
 from ..errors import CgbenchError
-from ..mapping import map_positions
 from ..pbc import make_whole
 from .align import kabsch
 
-__all__ = ["whole_beads", "rotations", "place", "reprojection_rmsd"]
+__all__ = ["whole_beads", "rotations", "place"]
 
 
 def whole_beads(r, box, bead_bonds, n_beads):
@@ -85,31 +84,3 @@ def place(r, box, library, bead_bonds):
     boa = library.bead_of_atom
     x = np.einsum("fmaij,aj->fmai", rot[:, :, boa], library.offsets) + rw[:, :, boa]
     return x.reshape(rw.shape[0], -1, 3)
-
-
-def reprojection_rmsd(x, r, box, weights):
-    r"""RMSD between backmapped molecules mapped back to beads and the CG input, per frame.
-
-    :math:`\sqrt{N^{-1} \sum_I |M(x)_I - r_I|^2}` over all N beads of a frame, with each
-    difference taken at its minimum image (the study's Table 1 measure).
-
-    Parameters
-    ----------
-    x : ndarray, shape (n_frames, n_molecules * n_atoms, 3)
-        AA positions, nm, molecules whole.
-    r : ndarray, shape (n_frames, n_molecules * n_beads, 3)
-        CG input, nm.
-    box : ndarray, shape (n_frames, 3)
-        nm.
-    weights : ndarray, shape (n_beads, n_atoms)
-        COM weights (``Mapping.com_weights()``).
-
-    Returns
-    -------
-    ndarray, shape (n_frames,)
-        nm.
-    """
-    d = map_positions(np.asarray(x, dtype=float), weights) - r
-    b = np.asarray(box, dtype=float)[:, None, :]
-    d -= b * np.round(d / b)
-    return np.sqrt(np.mean(np.sum(d * d, axis=-1), axis=-1))

@@ -18,7 +18,8 @@ from ..mapping import Mapping
 from ..pbc import make_whole
 from ..topology import Topology
 from ..trajectory import Frames, read_frames, write_frames
-from .assemble import place, reprojection_rmsd
+from ..projection import reprojection_rmsd
+from .assemble import place
 from .fragments import build_library
 from .minimise import Minimiser
 
@@ -141,7 +142,7 @@ def backmap_frames(r, box, library, mapping, bonds, bead_bonds, minimiser, restr
         log.info("frame %d: %.4g -> %.4g kJ/mol in %d steps (Fmax %.3g)", f, res.energy_initial, res.energy_final,
                  res.steps, res.max_force)
     table = pd.DataFrame(rows)
-    table["rmsd_nm"] = reprojection_rmsd(out, r, box, mapping.com_weights())
+    table["rmsd_nm"] = reprojection_rmsd(out, r, box, mapping.com_weights(), per_frame=True)
     return out, table
 
 
