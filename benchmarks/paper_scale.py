@@ -423,9 +423,10 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
         make_testset("A", p["cg"]["gro"], p["cg"]["trr"], variant, cfg["testsets"]["train_fraction"], p["testset"])
         wall = time.perf_counter() - t0
     elif step == "csg_stat":
-        from cgbench import cg_stage, ibi, lammps_run
+        from cgbench import cg_stage, ibi
+        from cgbench.engines import lammps
         from cgbench.cgtopology import KINDS
-        from cgbench.evaluate.cg_forces import write_frames_dump
+        from cgbench.engines.lammps import write_frames_dump
         from cgbench.trajectory import iter_frames
 
         work = out_dir / "ibi"
@@ -435,7 +436,7 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
                            cfg["aa"]["temperature_K"], cfg["seed"], work, out_dir / "setup.json", threads=args.threads)
         extra["ibi_setup_s"] = round(time.perf_counter() - t0, 2)
         top = cg_stage.load_cg(p["cg_topology"])
-        types = lammps_run.system_arrays(top, n_mol, KINDS)["types"]
+        types = lammps.system_arrays(top, n_mol, KINDS)["types"]
         xs, boxes = [], []
         for fr in iter_frames(p["cg"]["gro"], p["cg"]["trr"], forces=False):
             xs.append(fr.positions)

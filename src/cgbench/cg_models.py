@@ -7,7 +7,7 @@ shares the IBI pair potentials.
 
 import numpy as np
 
-from .lammps_run import BondedTerms, HarmonicImproper, RyckaertBellemans, Table
+from .bonded_terms import BondedTerms, HarmonicImproper, RyckaertBellemans, Table
 
 #: Model keys -> the distribution kind each controls.
 _KIND = {"bonds": "bond", "angles": "angle", "proper": "proper", "improper": "improper"}
@@ -29,7 +29,7 @@ def bonded_terms(tables, params, model, scales=None):
 
     Returns
     -------
-    cgbench.lammps_run.BondedTerms
+    cgbench.bonded_terms.BondedTerms
     """
     scales = scales or {}
 

@@ -11,7 +11,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from . import cg_models, compare, ibi, lammps, lammps_run, rescale
+from . import cg_models, compare, ibi, rescale
+from .bonded_terms import Table
+from .engines import lammps
 from .cgtopology import CGTopology
 from .ibi_criterion import Criterion
 from .mapping_stage import BONDED, reference_table
@@ -74,7 +76,7 @@ FULL_MODEL = {"bonds": True, "angles": True, "proper": True, "improper": True}
 
 
 def md_settings(run_ps, timestep_fs, output_interval_ps, temperature_K, tau_t_ps, seed, equilibration_ps=0.0):
-    return lammps_run.MDSettings.from_times(
+    return lammps.MDSettings.from_times(
         run_ps, timestep_fs / 1000.0, output_interval_ps, equilibration_ps,
         temperature_K=temperature_K, tau_t_ps=tau_t_ps, seed=seed,
     )
@@ -231,7 +233,7 @@ def constrained_bonds(terms, params, top, timestep_ps, temperature_K):
         k = kT(temperature_K) / sigma**2
         r0 = params["bonds"][name]["mean_nm"]
         r = np.linspace(r0 - 10 * sigma, r0 + 10 * sigma, 2001)
-        bonds[name] = lammps_run.Table(r, 0.5 * k * (r - r0) ** 2, -k * (r - r0))
+        bonds[name] = Table(r, 0.5 * k * (r - r0) ** 2, -k * (r - r0))
     terms.bonds = bonds
     terms.constrain_bonds = False
     return terms
@@ -250,18 +252,18 @@ def run_model(workdir, top, n_mol, x, box, potentials, terms, md, cutoff_nm, npt
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    lammps_run.write_system(work / "system.data", top, n_mol, x, box, terms.kinds())
-    lammps_run.write_bonded_tables(work, top, terms)
+    lammps.write_system(work / "system.data", top, n_mol, x, box, terms.kinds())
+    lammps.write_bonded_tables(work, top, terms)
     keys = {name: name.replace("-", "_") for name in potentials}
     lammps.write_pair_table(work / PAIR_TABLE, {keys[n]: v for n, v in potentials.items()})
     pair_tables = {tuple(n.split("-")): (PAIR_TABLE, keys[n]) for n in potentials}
     r_first = min(v[0][0] for v in potentials.values())
-    text = lammps_run.production_input(top, terms, md, pair_tables, cutoff_nm,
+    text = lammps.production_input(top, terms, md, pair_tables, cutoff_nm,
                                        table_n=int(round((cutoff_nm - r_first) / 0.0005)) + 1,
                                        npt=npt, respa_inner=respa_inner)
     (work / "in.lammps").write_text(text)
     t0 = time.perf_counter()
-    lammps_run.run_lammps("in.lammps", work, threads=threads)
+    lammps.run_lammps("in.lammps", work, threads=threads)
     wall = time.perf_counter() - t0
     dump = lammps.read_dump(work / "traj.dump")
     nb = len(top.bead_names)

@@ -11,8 +11,7 @@ import jsonschema
 import yaml
 
 from .errors import ConfigError
-
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+from .paths import SCHEMA
 
 
 def _with_defaults(validator_class):

@@ -171,12 +171,12 @@ def main(argv=None):
     import yaml
 
     from .config import validate
+    from .paths import SCHEMA
 
     ap = argparse.ArgumentParser(description="Cost of a cgbench configuration from measured speeds.")
     ap.add_argument("config", help="a config YAML, e.g. config/paper.yaml")
     args = ap.parse_args(argv)
-    root = Path(__file__).resolve().parents[2]
-    cfg = validate(yaml.safe_load(Path(args.config).read_text()), root / "workflow/schemas/config.schema.yaml")
+    cfg = validate(yaml.safe_load(Path(args.config).read_text()), SCHEMA)
     atoms, beads = molecule_size(cfg["molecule"])
     print(f"{args.config}: {cfg['aa']['n_molecules']} molecules of {atoms} atoms / {beads} beads\n")
     print(table(study(cfg, atoms, beads)))

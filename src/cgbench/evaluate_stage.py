@@ -200,8 +200,8 @@ def cg_model_forces(model, model_spec, cg_npz, testset_gro, testset_trr, potenti
                     cg_topology, cutoff_nm, workdir, out, threads=1):
     """CG forces of one model on the mapped AA frames and on its own test-set frames (for chi^2)."""
     from .cg_stage import dbi_terms, load_cg, read_potentials, read_scales
-    from .evaluate.cg_forces import cg_forces
-    from . import lammps
+    from .engines import lammps
+    from .engines.lammps import cg_forces
 
     top = load_cg(cg_topology)
     terms = dbi_terms(dbi_tables, dbi_params, model_spec, read_scales(scales))

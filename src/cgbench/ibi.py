@@ -39,10 +39,12 @@ import time
 import numpy as np
 import pandas as pd
 
-from . import lammps_run, votca
+from . import votca
+from .engines import lammps
 from .boltzmann import extrapolate
 from .ibi_criterion import CHECK_FILE, Criterion, converged, rdf_distance
 from .errors import CgbenchError, EngineError
+from .paths import PACKAGE_ROOT
 from .units import kT as thermal_energy
 
 __all__ = [
@@ -376,13 +378,13 @@ def setup(
         with ``csg_stat``'s RDF of the CG box, so ``"pairs"`` targets of like pairs are multiplied
         by :func:`votca_like_pair_factor` of the CG box, (N - 1)/N with N beads of that type: IBI
         then reproduces the true g(r) (1.6 % for T-T with 64 TMBT; 0.03 % with 3000).
-    terms : cgbench.lammps_run.BondedTerms
+    terms : cgbench.bonded_terms.BondedTerms
         Fixed bonded terms; their kinds also decide VOTCA's and LAMMPS' exclusions.
-    md : cgbench.lammps_run.MDSettings
+    md : cgbench.engines.lammps.MDSettings
         The CG NVT run of each iteration.
     settings : IBISettings
     lammps_command : str, optional
-        Default :func:`cgbench.lammps_run.default_lammps_command`.
+        Default :func:`cgbench.engines.lammps.default_lammps_command`.
     threads : int
         OpenMP threads of LAMMPS and threads of csg_stat.
 
@@ -398,7 +400,7 @@ def setup(
     terms.check(top)
     kinds = terms.kinds()
     # Fail here, not in the first iteration, when LAMMPS cannot exclude VOTCA's pairs.
-    lammps_run.special_bonds_weights(top, kinds)
+    lammps.special_bonds_weights(top, kinds)
     bead_types = set(top.bead_types)
     pairs = _pairs(targets, settings)
     wanted = {frozenset((a, b)) for a in bead_types for b in bead_types}
@@ -471,11 +473,11 @@ def setup(
         votca.write_table(workdir / f"{p.name}.pot.in", grid, U0, comment=f"-kT ln g_ref {key}, nm, kJ/mol")
     scriptpath = _write_votca_scripts(workdir)
 
-    lammps_run.write_system(workdir / DATA, top, n_molecules, positions_nm, box, kinds)
-    bonded_tables = [p.name for p in lammps_run.write_bonded_tables(workdir, top, terms)]
+    lammps.write_system(workdir / DATA, top, n_molecules, positions_nm, box, kinds)
+    bonded_tables = [p.name for p in lammps.write_bonded_tables(workdir, top, terms)]
     votca.write_topology(workdir / TOPOLOGY, top, n_molecules, kinds)
     pair_tables = {(p.type1, p.type2): (p.lammps_table, "VOTCA") for p in pairs}
-    lammps_run.write_nvt_input(
+    lammps.write_nvt_input(
         workdir / SCRIPT,
         top,
         terms,
@@ -493,7 +495,7 @@ def setup(
         pairs,
         temperature_K=md.temperature_K,
         iterations_max=settings.iterations_max,
-        lammps_command=lammps_command or lammps_run.default_lammps_command(),
+        lammps_command=lammps_command or lammps.default_lammps_command(),
         lammps_script=SCRIPT,
         topology=TOPOLOGY,
         data_file=DATA,
@@ -589,13 +591,12 @@ def _write_votca_scripts(workdir):
     folder = (Path(workdir) / SCRIPTS).resolve()
     (folder / "bin").mkdir(parents=True, exist_ok=True)
     (folder / "csg_table").write_text(f"convergence_check {CHECK_TYPE} cgbench_check.sh\n")
-    package_root = Path(__file__).resolve().parents[1]
     script = folder / "cgbench_check.sh"
     script.write_text(
         "#!/bin/bash\n"
         "# csg_inverse runs this in a finished step directory: cgbench's convergence criterion and divergence\n"
         "# check; it creates 'stop' to end the loop.\n"
-        f'PYTHONPATH="{package_root}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" -m cgbench.ibi_criterion "$PWD"\n'
+        f'PYTHONPATH="{PACKAGE_ROOT}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" -m cgbench.ibi_criterion "$PWD"\n'
     )
     script.chmod(0o755)
     real = shutil.which("csg_property")
@@ -696,10 +697,10 @@ def _move_aside(workdir, iteration):
 
 def _engine_log_tail(workdir):
     workdir = Path(workdir)
-    parts = [lammps_run.tail(workdir / "inverse.log", 25)]
+    parts = [lammps.tail(workdir / "inverse.log", 25)]
     steps = sorted((p for p in workdir.iterdir() if STEP.match(p.name)), key=lambda p: p.name)
     if steps and (steps[-1] / LAMMPS_LOG).exists():
-        parts.append(f"--- {steps[-1].name}/{LAMMPS_LOG} ---\n" + lammps_run.tail(steps[-1] / LAMMPS_LOG, 15))
+        parts.append(f"--- {steps[-1].name}/{LAMMPS_LOG} ---\n" + lammps.tail(steps[-1] / LAMMPS_LOG, 15))
     return "\n".join(parts)
 
 

@@ -15,7 +15,7 @@ Units
 VOTCA computes in nm and kJ/mol whatever the MD program: ``csg_stat`` converts LAMMPS dump
 coordinates from Angstrom to nm itself, targets, potentials and ``kBT`` are in nm and kJ/mol. Three
 things are in the MD program's units instead, and this module converts them (through
-:mod:`cgbench.lammps`, the one place that knows LAMMPS ``units real``):
+:mod:`cgbench.engines.lammps`, the one place that knows LAMMPS ``units real``):
 
 * the LAMMPS pair tables VOTCA writes every iteration: ``<lammps><scale>`` multiplies r
   (nm -> Angstrom, :data:`LAMMPS_X_SCALE` = 10) and ``<y_scale>`` multiplies U
@@ -49,10 +49,10 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from . import lammps
+from .engines import lammps
 from .cgtopology import KINDS, votca_name
 from .errors import CgbenchError
-from .lammps_run import lammps_arguments
+from .engines.lammps import lammps_arguments
 from .units import kT as thermal_energy
 
 __all__ = [
@@ -536,7 +536,7 @@ def topology_xml(top, n_molecules, kinds=KINDS):
     Beads keep their names, types and masses; the bonded lists (propers and impropers both as
     VOTCA ``dihedral``) are what VOTCA builds its RDF exclusions from, so ``kinds`` must be the
     kinds the CG model has. Beads are numbered molecule after molecule, as in the LAMMPS data file
-    (:func:`cgbench.lammps_run.write_system`) and its dump (sorted by id).
+    (:func:`cgbench.engines.lammps.write_system`) and its dump (sorted by id).
 
     Parameters
     ----------

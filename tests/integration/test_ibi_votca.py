@@ -23,7 +23,9 @@ import time
 import numpy as np
 import pytest
 
-from cgbench import cgtopology, distributions as dist, ibi, lammps, lammps_run as lr, votca
+from cgbench import bonded_terms, cgtopology, distributions as dist, ibi, votca
+from cgbench.engines import lammps
+from cgbench.engines import lammps as lr
 from cgbench.errors import EngineError
 from cgbench.mapping import map_positions
 from cgbench.units import kT
@@ -48,7 +50,7 @@ def _lmp():
 
 
 def _table(x, x0, k):
-    return lr.Table(x, 0.5 * k * (x - x0) ** 2, -k * (x - x0))
+    return bonded_terms.Table(x, 0.5 * k * (x - x0) ** 2, -k * (x - x0))
 
 
 def g_model(r, r0, w=0.03, peak=0.3):
@@ -77,15 +79,15 @@ def system(tmbt, tmp_path_factory):
     top = tmbt.cg
     mol = map_positions(tmbt.molecule.positions[None], tmbt.mapping.com_weights())[0]
     one = np.full((1, 3), 10.0)
-    terms = lr.BondedTerms()
+    terms = bonded_terms.BondedTerms()
     for t in top.interaction_types("bonds"):
         b0 = dist.bond_lengths(mol[None], one, top.indices("bonds", t)).mean()
         terms.bonds[t] = _table(np.linspace(0.2, 0.7, 501), b0, 5000.0)
     for t in top.interaction_types("angles"):
         a0 = dist.angles(mol[None], one, top.indices("angles", t)).mean()
         terms.angles[t] = _table(np.linspace(0.0, np.pi, 721), a0, 100.0)
-    terms.propers = {t: lr.RyckaertBellemans((2.0, 1.0, -1.0, 0.5, 0.0, 0.0)) for t in top.interaction_types("propers")}
-    terms.impropers = {t: lr.HarmonicImproper(0.0, 50.0) for t in top.interaction_types("impropers")}
+    terms.propers = {t: bonded_terms.RyckaertBellemans((2.0, 1.0, -1.0, 0.5, 0.0, 0.0)) for t in top.interaction_types("propers")}
+    terms.impropers = {t: bonded_terms.HarmonicImproper(0.0, 50.0) for t in top.interaction_types("impropers")}
     mass_g = N_MOL * top.bead_masses.sum() * 1.66053906660e-24
     L = (mass_g / DENSITY / 1e-21) ** (1.0 / 3.0)  # nm
     box = np.full(3, L)
@@ -98,7 +100,7 @@ def system(tmbt, tmp_path_factory):
 @pytest.mark.parametrize("kinds", [cgtopology.KINDS, ("bonds", "angles")], ids=["all-terms", "model-C"])
 def test_lammps_excludes_exactly_votcas_pairs(system, tmp_path, kinds):
     top, terms_all, x, box = system
-    terms = lr.BondedTerms(**{k: getattr(terms_all, k) for k in kinds})
+    terms = bonded_terms.BondedTerms(**{k: getattr(terms_all, k) for k in kinds})
     lr.write_system(tmp_path / "s.data", top, N_MOL, x, box, kinds)
     lr.write_bonded_tables(tmp_path, top, terms)
     w = lr.special_bonds_weights(top, kinds)
@@ -114,7 +116,7 @@ def test_lammps_excludes_exactly_votcas_pairs(system, tmp_path, kinds):
     i, j = rows[:, 0].astype(int) - 1, rows[:, 1].astype(int) - 1
     same = i // 7 == j // 7
     seen = {tuple(sorted((a % 7, b % 7))) + (a // 7,) for a, b in zip(i[same], j[same])}
-    excluded = set(cgtopology.exclusion_pairs(lr._restricted(top, kinds)))
+    excluded = set(cgtopology.exclusion_pairs(lr.data._restricted(top, kinds)))
     # every intramolecular pair within the cut-off that VOTCA counts, and no other, is in LAMMPS' list
     expected = set()
     for m in range(N_MOL):

@@ -6,7 +6,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from cgbench import ibi, lammps_run as lr, votca
+from cgbench import bonded_terms, ibi, votca
+from cgbench.engines import lammps as lr
 from cgbench.errors import CgbenchError
 from cgbench.units import kT
 

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from cgbench import lammps
+from cgbench.engines import lammps
 from cgbench.errors import CgbenchError
 
 

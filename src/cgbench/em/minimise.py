@@ -31,6 +31,7 @@ import numpy as np
 from .. import mdp as mdp_mod
 from ..errors import CgbenchError, EngineError
 from ..gromacs import Gromacs, read_edr, system_top, tail
+from ..paths import RESOURCES
 
 __all__ = [
     "ALLOWED_WARNINGS", "TEMPLATE", "mdp_values", "pull_section", "central_atoms", "bead_index", "write_g96",
@@ -38,7 +39,7 @@ __all__ = [
     "parse_em_log", "Minimiser",
 ]
 
-_MDP_DIR = Path(__file__).resolve().parents[3] / "resources" / "mdp"
+_MDP_DIR = RESOURCES / "mdp"
 #: The mdp template of the minimisation, rendered after ``common.mdp``.
 TEMPLATE = _MDP_DIR / "em_backmap.mdp"
 COMMON = _MDP_DIR / "common.mdp"

@@ -18,10 +18,9 @@ One idea per module:
   bonds);
 - :mod:`.force_matching`: chi^2 (Eq. 7) and chi^2_BM (Eq. 8);
 - :mod:`.tables`: tables as LaTeX and HTML with significant figures;
-- :mod:`.cg_forces`: forces of a CG model on given bead configurations with LAMMPS.
 
 Functions take arrays in GROMACS units (nm, kJ/mol, kJ/mol/nm) and return arrays; engine calls and
-files are confined to :mod:`.rerun` and :mod:`.cg_forces`.
+files are confined to :mod:`.rerun` (forces of a CG model come from :mod:`cgbench.engines.lammps.forces`).
 """
 
 from .constraints import BondGeometry, bond_neighbours

@@ -3,16 +3,16 @@
 One LAMMPS process per call: the frames are written as a LAMMPS dump, and the ``rerun`` command
 reads them one at a time, rebuilds the neighbour list and computes the forces of the model on
 each (no time integration), which a second dump writes out. The model is described exactly as
-for a CG run by :mod:`cgbench.lammps_run`:
+for a CG run by :mod:`cgbench.engines.lammps`:
 
 * ``top`` (:class:`cgbench.cgtopology.CGTopology`) and ``terms``
-  (:class:`cgbench.lammps_run.BondedTerms`) give the data file
-  (:func:`cgbench.lammps_run.write_system`), the bonded tables
-  (:func:`cgbench.lammps_run.write_bonded_tables`), the bonded styles
-  (:func:`cgbench.lammps_run.bonded_commands`) and the non-bonded exclusions
-  (:func:`cgbench.lammps_run.special_bonds_weights`);
+  (:class:`cgbench.bonded_terms.BondedTerms`) give the data file
+  (:func:`cgbench.engines.lammps.write_system`), the bonded tables
+  (:func:`cgbench.engines.lammps.write_bonded_tables`), the bonded styles
+  (:func:`cgbench.engines.lammps.bonded_commands`) and the non-bonded exclusions
+  (:func:`cgbench.engines.lammps.special_bonds_weights`);
 * ``pair_tables`` maps each pair of bead types to ``(table file, keyword)``, the argument
-  :func:`cgbench.lammps_run.nvt_input` takes (e.g. the IBI result), with ``cutoff_nm`` and
+  :func:`cgbench.engines.lammps.nvt_input` takes (e.g. the IBI result), with ``cutoff_nm`` and
   ``table_n`` as there.
 
 A model with constrained bonds (``terms.constrain_bonds``, model A) has no bond potential: SHAKE
@@ -21,28 +21,21 @@ are kept for the topology (and so for the non-bonded exclusions) with ``bond_sty
 forces are those of the model's potential, without constraint forces, which depend on the
 dynamics and not on the configuration alone.
 
-All inputs and outputs are GROMACS units; conversion happens in :mod:`cgbench.lammps`.
+All inputs and outputs are GROMACS units; conversion happens in :mod:`cgbench.engines.lammps.units`.
 """
 
-import itertools
 from pathlib import Path
 
 import numpy as np
 
-from cgbench import lammps
-from cgbench.errors import CgbenchError, EngineError
-from cgbench.lammps_run import (
-    atom_type_ids,
-    bonded_commands,
-    run_lammps,
-    special_bonds_weights,
-    system_arrays,
-    tail,
-    write_bonded_tables,
-    write_system,
-)
+from ...errors import CgbenchError, EngineError
+from ...logs import tail
+from .data import read_dump, special_bonds_weights, system_arrays, write_system
+from .inputs import bonded_commands, pair_coeff_commands, write_bonded_tables
+from .runner import run_lammps
+from .units import nm_to_angstrom
 
-__all__ = ["write_frames_dump", "pair_coeff_commands", "force_input", "cg_forces"]
+__all__ = ["write_frames_dump", "force_input", "cg_forces"]
 
 DATA_FILE = "system.data"
 FRAMES_DUMP = "frames.dump"
@@ -80,8 +73,8 @@ def write_frames_dump(path, positions, box, types):
         raise CgbenchError(f"inconsistent shapes: positions {x.shape}, box {b.shape}, types {types.shape}")
     if np.any(b <= 0):
         raise CgbenchError("box lengths must be positive")
-    xa = lammps.nm_to_angstrom(x)
-    La = lammps.nm_to_angstrom(b)
+    xa = nm_to_angstrom(x)
+    La = nm_to_angstrom(b)
     ids = np.arange(1, x.shape[1] + 1)
     path = Path(path)
     with open(path, "w") as fh:
@@ -93,38 +86,6 @@ def write_frames_dump(path, positions, box, types):
             fh.write("ITEM: ATOMS id type x y z\n")
             np.savetxt(fh, np.column_stack([ids, types, w]), fmt=["%d", "%d", "%.10f", "%.10f", "%.10f"])
     return path
-
-
-def pair_coeff_commands(top, pair_tables, cutoff_nm):
-    """``pair_coeff`` lines for every pair of bead types (as :func:`cgbench.lammps_run.nvt_input` writes them).
-
-    Parameters
-    ----------
-    top : cgbench.cgtopology.CGTopology
-    pair_tables : mapping of (str, str) -> (path, str)
-        (bead type, bead type) -> (table file, keyword); either order of the two types.
-        Relative paths are taken from the current directory and written absolute, so the
-        LAMMPS run may work anywhere.
-    cutoff_nm : float
-
-    Returns
-    -------
-    str
-    """
-    tid = atom_type_ids(top)
-    lines = []
-    cut = float(lammps.nm_to_angstrom(cutoff_nm))
-    for a, b in itertools.combinations_with_replacement(tid, 2):
-        key = (a, b) if (a, b) in pair_tables else (b, a)
-        if key not in pair_tables:
-            raise CgbenchError(f"no pair table for bead types {a}-{b}")
-        f, kw = pair_tables[key]
-        f = Path(f).resolve()
-        if not f.exists():
-            raise CgbenchError(f"pair table {f} ({a}-{b}) does not exist")
-        i, j = sorted((tid[a], tid[b]))
-        lines.append(f"pair_coeff      {i} {j} {f} {kw} {cut:.6f}  # {a}-{b}")
-    return "\n".join(lines)
 
 
 def _bonded(top, terms):
@@ -143,7 +104,7 @@ def force_input(top, terms, pair_tables, cutoff_nm, table_n, skin_nm=0.2, data_f
     Parameters
     ----------
     top : cgbench.cgtopology.CGTopology
-    terms : cgbench.lammps_run.BondedTerms
+    terms : cgbench.bonded_terms.BondedTerms
     pair_tables : mapping of (str, str) -> (path, str)
         See :func:`pair_coeff_commands`.
     cutoff_nm : float
@@ -161,7 +122,7 @@ def force_input(top, terms, pair_tables, cutoff_nm, table_n, skin_nm=0.2, data_f
     """
     w = special_bonds_weights(top, terms.kinds())
     return "\n".join([
-        "# cgbench.evaluate.cg_forces: forces of a CG model on given frames (LAMMPS units real)",
+        "# cgbench.engines.lammps.forces: forces of a CG model on given frames (LAMMPS units real)",
         "units           real",
         "atom_style      molecular",
         "boundary        p p p",
@@ -171,7 +132,7 @@ def force_input(top, terms, pair_tables, cutoff_nm, table_n, skin_nm=0.2, data_f
         _bonded(top, terms),
         "# the pairs VOTCA excludes from the RDFs, as in the model's runs",
         "special_bonds   lj " + " ".join(f"{x:.1f}" for x in w),
-        f"neighbor        {float(lammps.nm_to_angstrom(skin_nm)):.6g} bin",
+        f"neighbor        {float(nm_to_angstrom(skin_nm)):.6g} bin",
         "neigh_modify    delay 0 every 1 check yes",
         "thermo_style    custom step pe evdwl ebond eangle edihed eimp",
         "thermo_modify   norm no",
@@ -197,7 +158,7 @@ def cg_forces(positions, box, top, terms, pair_tables, cutoff_nm, table_n, workd
         Bead positions, molecule after molecule, beads in ``top`` order (wrapped or not).
     box : ndarray, shape (n_frames, 3) or (3,), nm
     top : cgbench.cgtopology.CGTopology
-    terms : cgbench.lammps_run.BondedTerms
+    terms : cgbench.bonded_terms.BondedTerms
         The model's bonded terms; which kinds it has sets the exclusions.
     pair_tables : mapping of (str, str) -> (path, str)
         (bead type, bead type) -> (LAMMPS pair table file, keyword).
@@ -206,7 +167,7 @@ def cg_forces(positions, box, top, terms, pair_tables, cutoff_nm, table_n, workd
     workdir : str or Path
         Scratch directory (created); keeps the input, dumps and log afterwards.
     command : str, optional
-        LAMMPS executable (default :func:`cgbench.lammps_run.default_lammps_command`).
+        LAMMPS executable (default :func:`cgbench.engines.lammps.default_lammps_command`).
     threads : int
     skin_nm : float
 
@@ -233,7 +194,7 @@ def cg_forces(positions, box, top, terms, pair_tables, cutoff_nm, table_n, workd
     (work / INPUT_FILE).write_text(force_input(top, terms, pair_tables, cutoff_nm, table_n, skin_nm))
     (work / FORCES_DUMP).unlink(missing_ok=True)
     run_lammps(INPUT_FILE, work, command=command, threads=threads, log=LOG_FILE)
-    dump = lammps.read_dump(work / FORCES_DUMP)
+    dump = read_dump(work / FORCES_DUMP)
     if dump.forces is None or len(dump.timesteps) != x.shape[0] or not np.array_equal(
         dump.timesteps, np.arange(x.shape[0])
     ):
