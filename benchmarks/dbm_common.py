@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def tmbt_spec():
     from cgbench.dbm.molecule import molecule_spec
-    from cgbench.molecule_stage import prepare
+    from cgbench.stages.molecule import prepare
 
     prep = prepare(ROOT / "resources" / "tmbt" / "molecule.yaml", seed=1)
     return molecule_spec(prep.topology, prep.mapping, prep.cg, template=prep.molecule.positions)

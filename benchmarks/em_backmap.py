@@ -21,7 +21,7 @@ import numpy as np
 
 from cgbench import aa, mdp
 from cgbench.aa_run import run_stage
-from cgbench.aa_stage import pack_system
+from cgbench.stages.aa import pack_system
 from cgbench.cgtopology import CGTopology
 from cgbench.config import validate
 from cgbench.em.assemble import place
@@ -29,8 +29,8 @@ from cgbench.em.backmap import backmap_frames, resolve_settings
 from cgbench.em.fragments import build_library
 from cgbench.em.minimise import Minimiser
 from cgbench.mapping import Mapping
-from cgbench.mapping_stage import map_trajectory
-from cgbench.molecule_stage import prepare, write_outputs
+from cgbench.reference import map_trajectory
+from cgbench.stages.molecule import prepare, write_outputs
 from cgbench.topology import Topology
 from cgbench.trajectory import read_frames
 from cgbench.units import AMU_PER_NM3_TO_G_PER_CM3

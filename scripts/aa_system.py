@@ -1,6 +1,6 @@
 """Pack the molecules into a box and write the system topology."""
 
-from cgbench.aa_stage import pack_system
+from cgbench.stages.aa import pack_system
 from cgbench.logs import to_log
 
 with to_log(snakemake.log[0]):

@@ -28,7 +28,7 @@ def _molecule(top):
         return dbm.load_spec(*files)
     if top.suffix in (".yaml", ".yml"):
         from .dbm.molecule import molecule_spec
-        from .molecule_stage import prepare
+        from .stages.molecule import prepare
 
         prep = prepare(top, seed=1)
         return molecule_spec(prep.topology, prep.mapping, prep.cg)

@@ -1,6 +1,6 @@
 """Compare CG distributions with the mapped AA reference: the study's Figure 2 and its distances.
 
-Every table here has the layout of :func:`cgbench.mapping_stage.reference_table` (``kind``,
+Every table here has the layout of :func:`cgbench.reference.reference_table` (``kind``,
 ``name``, ``x``, ``y``), computed on the same bins for the reference and every model, so
 distributions compare bin by bin.
 """

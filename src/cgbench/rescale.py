@@ -39,7 +39,7 @@ def update(scales, reference, model, kinds=("bond", "angle", "proper", "improper
     scales : dict of (kind, name) -> float
         Current factors; missing entries count as 1.
     reference, model : pandas.DataFrame
-        Distribution tables on the same bins (:func:`cgbench.mapping_stage.reference_table`).
+        Distribution tables on the same bins (:func:`cgbench.reference.reference_table`).
     kinds : sequence of str
         Kinds the model has (a model without dihedrals leaves them out).
 

@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 
 from cgbench.cgtopology import CGTopology
-from cgbench.em.backmap import COLUMNS, backmap_files
+from cgbench.em.backmap import COLUMNS
+from cgbench.stages.backmap import backmap_files
 from cgbench.em.fragments import FragmentLibrary
 from cgbench.errors import EngineError
 from cgbench.mapping import Mapping, map_positions
-from cgbench.mapping_stage import map_trajectory
+from cgbench.reference import map_trajectory
 from cgbench.pbc import make_whole, wrap
 from cgbench.topology import Topology
 from cgbench.trajectory import Frames, read_frames, write_frames

@@ -21,7 +21,7 @@ from cgbench.engines.lammps import cg_forces
 from cgbench.bonded_terms import BondedTerms, HarmonicImproper, RyckaertBellemans, Table
 from cgbench.engines.lammps import lattice_configuration
 from cgbench.mapping import map_positions
-from cgbench.mapping_stage import system_indices
+from cgbench.reference import system_indices
 
 pytestmark = pytest.mark.integration
 

@@ -16,13 +16,13 @@ import pytest
 
 from cgbench import aa, mdp
 from cgbench.aa_run import run_stage
-from cgbench.aa_stage import pack_system
+from cgbench.stages.aa import pack_system
 from cgbench.config import validate
 from cgbench.evaluate.forces import project_forces
 from cgbench.evaluate.rerun import read_rerun_forces, rerun_forces, rerun_mdp
 from cgbench.gromacs import Gromacs, read_edr
 from cgbench.mapping import Mapping
-from cgbench.mapping_stage import map_trajectory
+from cgbench.reference import map_trajectory
 from cgbench.topology import Topology
 from cgbench.trajectory import read_frames
 from conftest import ROOT, needs_gmx

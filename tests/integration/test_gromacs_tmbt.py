@@ -8,7 +8,7 @@ import pytest
 
 from cgbench import aa, mdp
 from cgbench.aa_run import run_stage
-from cgbench.aa_stage import pack_system
+from cgbench.stages.aa import pack_system
 from cgbench.config import validate
 from cgbench.errors import CgbenchError, EngineError
 from cgbench.gromacs import Gromacs, read_edr

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from cgbench.dbm.data import DBMDataModule, map_frames, split
-from cgbench.evaluate_stage import held_out_start
+from cgbench.testsets import held_out_start
 from dbm_testdata import synthetic_frames, tmbt_spec
 
 

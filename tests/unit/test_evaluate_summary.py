@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cgbench.cgtopology import CGTopology
-from cgbench.evaluate_stage import CLASH_FORCE, summarise, summary_html
+from cgbench.stages.evaluate import CLASH_FORCE, summarise, summary_html
 from cgbench.trajectory import Frames, write_frames
 
 N_MOL, TYPES, BONDS = 2, ["T", "A", "A"], [(0, 1), (1, 2)]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cgbench.mapping_stage import map_trajectory, reference_table, system_indices
+from cgbench.reference import map_trajectory, reference_table, system_indices
 from cgbench.pbc import wrap
 from cgbench.trajectory import Frames
 

@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cgbench import evaluate_stage
-from cgbench.mapping_stage import ReferenceDistributions, map_files, map_trajectory, reference_table
+from cgbench import testsets
+from cgbench.stages import backmap as backmap_stage, evaluate as evaluate_stage
+from cgbench.reference import ReferenceDistributions, map_trajectory, reference_table
+from cgbench.stages.mapping import map_files
 from cgbench.pbc import wrap
 from cgbench.trajectory import (Frames, FrameWriter, NpzWriter, count_frames, default_chunk, iter_frames,
                                 read_frames, write_frames)
@@ -173,11 +175,11 @@ def test_reference_distributions_accumulate(in_memory, tmbt, chunk):
 @pytest.mark.parametrize("chunk", [1, 2, None])
 def test_testset_streams(aa_files, tmbt_files, in_memory, tmp_path, name, chunk):
     out = {"gro": tmp_path / "t.gro", "trr": tmp_path / "t.trr", "json": tmp_path / "t.json"}
-    evaluate_stage.make_testset(name, in_memory.gro, in_memory.trr, 4, 0.5, out, chunk=chunk)
+    backmap_stage.make_testset(name, in_memory.gro, in_memory.trr, 4, 0.5, out, chunk=chunk)
     # in memory: every frame read, the spread ones kept
     whole = read_frames(in_memory.gro, in_memory.trr)
-    start = evaluate_stage.held_out_start(whole.n_frames, 0.5) if name == "indist" else 0
-    idx = evaluate_stage.spread(whole.n_frames, 4, start)
+    start = testsets.held_out_start(whole.n_frames, 0.5) if name == "indist" else 0
+    idx = testsets.spread(whole.n_frames, 4, start)
     got = read_frames(out["gro"], out["trr"])
     _frames_equal(got, Frames(whole.positions[idx], whole.box[idx], whole.time[idx], whole.forces[idx]))
     meta = json.loads(out["json"].read_text())

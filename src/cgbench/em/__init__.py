@@ -6,16 +6,17 @@ Modules, in the order the data flows:
 - :mod:`~cgbench.em.fragments`: one reference conformation per bead, from AA frames (the library);
 - :mod:`~cgbench.em.align`: batched weighted Kabsch rotations;
 - :mod:`~cgbench.em.assemble`: fragments placed on every bead of every frame, whole molecules in AA
-  topology order, and the re-projection RMSD;
+  topology order;
 - :mod:`~cgbench.em.minimise`: one GROMACS steepest-descent run per frame (optional COM restraints);
-- :mod:`~cgbench.em.backmap`: the pipeline on arrays, and its file edge :func:`backmap_files`.
+- :mod:`~cgbench.em.backmap`: the pipeline on arrays; its file edge is
+  :func:`cgbench.stages.backmap.backmap_files`.
 """
 
 from .align import kabsch
 from .assemble import place
-from .backmap import backmap_files, backmap_frames
+from .backmap import backmap_frames
 from .fragments import FragmentLibrary, build_library
 from .minimise import Minimiser
 
-__all__ = ["kabsch", "place", "backmap_files", "backmap_frames", "FragmentLibrary",
+__all__ = ["kabsch", "place", "backmap_frames", "FragmentLibrary",
            "build_library", "Minimiser"]

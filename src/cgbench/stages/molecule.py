@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cgtopology
-from .atomtyping import assign_types
-from .gromacs import system_top, write_gro
-from .mapping import make_mapping
-from .molecule import build, load_spec
-from .oplsaa import read_forcefield
-from .topology import build_topology, format_itp
+from .. import cgtopology
+from ..atomtyping import assign_types
+from ..gromacs import system_top, write_gro
+from ..mapping import make_mapping
+from ..molecule import build, load_spec
+from ..oplsaa import read_forcefield
+from ..topology import build_topology, format_itp
 
 
 @dataclass

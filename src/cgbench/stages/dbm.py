@@ -3,11 +3,10 @@
 import json
 import logging
 from pathlib import Path
-import shutil
 
 import pandas as pd
 
-from . import dbm
+from .. import dbm
 
 log = logging.getLogger("cgbench")
 
@@ -76,10 +75,10 @@ def project_files(bm_gro, bm_traj, cg_gro, cg_traj, topology, mapping, out):
     """
     import numpy as np
 
-    from .mapping import Mapping
-    from .projection import project_onto_beads
-    from .topology import Topology
-    from .trajectory import Frames, read_frames, write_frames
+    from ..mapping import Mapping
+    from ..projection import project_onto_beads
+    from ..topology import Topology
+    from ..trajectory import Frames, read_frames, write_frames
 
     top = Topology.load_npz(topology)
     mp = Mapping.from_dict(json.loads(Path(mapping).read_text()))
@@ -107,11 +106,11 @@ def ship_files(model, tpr, trr, topology, mapping, cg_topology, training, metric
     import numpy as np
     import torch
 
-    from .dbm import shipped
-    from .dbm.backmap import Backmapper
-    from .dbm.io import count_frames
-    from .dbm.metrics import evaluate
-    from .testsets import held_out_start, spread
+    from ..dbm import shipped
+    from ..dbm.backmap import Backmapper
+    from ..dbm.io import count_frames
+    from ..dbm.metrics import evaluate
+    from ..testsets import held_out_start, spread
 
     if threads:
         torch.set_num_threads(int(threads))

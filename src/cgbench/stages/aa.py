@@ -1,4 +1,5 @@
-"""File-level steps of the all-atom stage: packing the box, and the thermodynamics summary."""
+"""File-level steps of the all-atom stage (``aa.smk``): packing the box, mdp files, the runs, the
+thermodynamics summary."""
 
 import json
 import logging
@@ -8,11 +9,13 @@ import shutil
 import numpy as np
 import pandas as pd
 
-from . import aa
-from .errors import CgbenchError
-from .gromacs import Gromacs, read_edr, read_gro_box, system_top
-from .topology import Topology
-from .units import AMU_PER_NM3_TO_G_PER_CM3
+from .. import aa
+from ..errors import CgbenchError
+from ..aa_run import run_stage
+from ..gromacs import Gromacs, read_edr, read_gro_box, system_top
+from ..mdp import render
+from ..topology import Topology
+from ..units import AMU_PER_NM3_TO_G_PER_CM3
 
 log = logging.getLogger("cgbench")
 
@@ -65,3 +68,11 @@ def thermo_outputs(stages, edr, perf, nvt_gro, topology, n_molecules, out):
     summary = timings.merge(summary, on="stage", how="left")
     summary.to_csv(out["summary"], index=False)
     log.info("stage summary:\n%s", summary.to_string(index=False))
+
+
+def mdp_file(template, values, common, out):
+    """Write the mdp file of one stage: ``common`` then ``template``, placeholders filled from ``values``."""
+    Path(out).write_text(render(template, values, common=common))
+
+
+__all__ = ["pack_system", "mdp_file", "run_stage", "thermo_outputs"]

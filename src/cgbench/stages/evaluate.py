@@ -1,4 +1,4 @@
-"""File-level steps of backmapping evaluation: test sets, per-set evaluation, tables and figures.
+"""File-level steps of backmapping evaluation (``evaluate.smk``): per-set evaluation, tables and figures.
 
 A test set is a CG trajectory in GROMACS format (``.gro`` + ``.trr``): ``indist`` holds held-out
 mapped AA frames, and each CG model's set holds frames of its production run. Every backmapping
@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import evaluate as ev
-from .errors import InputError
-from .testsets import held_out_start, spread
-from .evaluate.rerun import rerun_forces
-from .mapping import Mapping
-from .topology import Topology
-from .trajectory import FrameWriter, count_frames, default_chunk, iter_frames, read_frames
+from .. import evaluate as ev
+from ..errors import InputError
+from ..evaluate.rerun import rerun_forces
+from ..mapping import Mapping
+from ..topology import Topology
+from ..trajectory import count_frames, default_chunk, iter_frames, read_frames
 
 log = logging.getLogger("cgbench")
 
@@ -40,32 +39,6 @@ REPROJECTION_TOL_NM = 0.01
 CLASH_MULTIPLE_CHI2 = 100.0
 #: Block lengths of the stability check of the rankings, as multiples of the default.
 BLOCK_FACTORS = (0.5, 1.0, 2.0)
-
-
-def make_testset(name, source_gro, source_traj, n_frames, train_fraction, out, chunk=None):
-    """Write a test set: evenly spread frames of a CG trajectory.
-
-    For ``indist`` the frames come from the held-out part of the mapped AA trajectory (the part
-    after ``train_fraction``); for a CG model from its whole production run. ``chunk`` (frames
-    read at a time, :func:`cgbench.trajectory.default_chunk` by default) bounds the memory; the
-    output does not depend on it.
-    """
-    # only the chosen frames are read, a chunk at a time: the source run may be long
-    total = count_frames(source_gro, source_traj)
-    start = held_out_start(total, train_fraction) if name == "indist" else 0
-    idx = spread(total, n_frames, start)
-    import MDAnalysis as mda
-
-    u = mda.Universe(str(source_gro), to_guess=())
-    times = []
-    with FrameWriter(out["gro"], out["trr"], list(u.atoms.names), list(u.atoms.resnames),
-                     list(u.atoms.resids)) as w:
-        for sub in iter_frames(source_gro, source_traj, chunk=chunk, frames=idx):
-            w.write(sub)
-            times += sub.time.tolist()
-    Path(out["json"]).write_text(json.dumps({"name": name, "source": str(source_traj), "frames": idx.tolist(),
-                                             "time_ps": times}))
-    log.info("test set %s: frames %s of %d", name, idx.tolist(), total)
 
 
 def _elements(topology, n_molecules):
@@ -100,7 +73,7 @@ def reduce_aa(x, box, topology, mapping, n_molecules, mdp, top, workdir, setting
         "potential": np.asarray(res.potential),
         "nonfinite_atom_forces": np.count_nonzero(bad.any(axis=-1), axis=-1),
     }
-    from .pbc import make_whole
+    from ..pbc import make_whole
 
     whole = make_whole(x, box, topology.bonds, topology.n_atoms)
     molecule = ev.molecule_index(n_molecules, topology.n_atoms)
@@ -119,7 +92,7 @@ def reduce_aa(x, box, topology, mapping, n_molecules, mdp, top, workdir, setting
 
 def _heavy_pairs(elements):
     """Every pair of the heavy elements present (the default of ``evaluate.rdf_pairs``)."""
-    from .plan import SYMBOLS, element_pairs
+    from ..plan import SYMBOLS, element_pairs
 
     return element_pairs([SYMBOLS[z] for z in sorted(set(np.asarray(elements).tolist())) if z > 1])
 
@@ -199,9 +172,9 @@ def evaluate_set(bm_gro, bm_traj, cg_gro, cg_traj, topology, mapping, n_molecule
 def cg_model_forces(model, model_spec, cg_npz, testset_gro, testset_trr, potentials, dbi_tables, dbi_params, scales,
                     cg_topology, cutoff_nm, workdir, out, threads=1):
     """CG forces of one model on the mapped AA frames and on its own test-set frames (for chi^2)."""
-    from .cg_stage import dbi_terms, load_cg, read_potentials, read_scales
-    from .engines import lammps
-    from .engines.lammps import cg_forces
+    from .common import dbi_terms, load_cg, read_potentials, read_scales
+    from ..engines import lammps
+    from ..engines.lammps import cg_forces
 
     top = load_cg(cg_topology)
     terms = dbi_terms(dbi_tables, dbi_params, model_spec, read_scales(scales))
@@ -458,7 +431,7 @@ def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0, dbm_
     # chi^2 (Eq. 7) on the AA ensemble and chi^2_BM (Eq. 8) per model and method: net forces
     bonds = None
     if cg_topology is not None:
-        from .cgtopology import CGTopology
+        from ..cgtopology import CGTopology
 
         bonds = CGTopology.from_dict(json.loads(Path(cg_topology).read_text())).indices("bonds")
     chi = force_matching_table(cgforce_npz, mapped, data, methods, ref["forces_net"], settings, bonds, testset_frames,
@@ -481,7 +454,7 @@ def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0, dbm_
     figures = [("Figure 3: intermolecular RDFs", out["figure3"]), ("Figure 5: bead force magnitudes", out["figure5"])]
     ibi_line = None
     if ibi_state is not None:
-        from .ibi_criterion import verdict as ibi_verdict
+        from ..ibi_criterion import verdict as ibi_verdict
 
         ibi_line = ibi_verdict(json.loads(Path(ibi_state).read_text()))
     Path(out["html"]).write_text(summary_html(verdicts, tables, settings, notes, findings, figures, ibi_line))
