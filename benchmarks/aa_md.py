@@ -19,11 +19,12 @@ import tempfile
 
 import numpy as np
 
-from cgbench import aa, mdp
-from cgbench.aa_run import run_stage
+from cgbench.aa import protocol as aa
+from cgbench.engines import mdp
+from cgbench.engines.mdrun import run_stage
 from cgbench.stages.aa import pack_system
-from cgbench.config import validate
-from cgbench.gromacs import Gromacs, read_gro_box
+from cgbench.core.config import validate
+from cgbench.engines.gromacs import Gromacs, read_gro_box
 from cgbench.stages.molecule import prepare, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]

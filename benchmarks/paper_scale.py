@@ -8,7 +8,7 @@ What it builds (once, into ``--workdir``, reused by later runs):
   each tiled over the large box, with their forces tiled too: the frames are periodic images of a
   liquid, not independent configurations, which is fine for timing and memory, not for physics.
 - ``aa.gro``/``aa.trr`` (positions, box, forces) and ``aa_1.trr`` (the first frame alone), a
-  ``system.top`` written by :func:`cgbench.gromacs.system_top` with the molecule count changed, and
+  ``system.top`` written by :func:`cgbench.engines.gromacs.system_top` with the molecule count changed, and
   ``aa.tpr`` from ``gmx grompp`` of the demo's NVT mdp (``results/aa/mdp/nvt.mdp``).
 
 What it measures: each step below runs in a fresh Python process (so its peak resident memory,
@@ -50,7 +50,7 @@ time per frame and its measured peak as the job's memory, which the output says)
 step is scaled to the frame counts of ``--config`` (merged over ``config/config.yaml`` as
 Snakemake merges ``--configfile``): AA NVT frames, test-set frames, IBI iterations and frames per
 iteration, DBM epochs and batches. Memory grows with the frames a step holds at once: a streaming
-step holds at most one chunk (:func:`cgbench.trajectory.default_chunk` at the measured size), a
+step holds at most one chunk (:func:`cgbench.engines.trajectory.default_chunk` at the measured size), a
 whole-run step every frame. Every extrapolated figure carries its factor. A job estimated above
 ``--node-mem-gb`` (64) is flagged, and so is one longer than ``cluster.max_runtime_min`` that
 cannot resume. Times are at the measured thread count (``--threads``), not scaled to other counts.
@@ -203,7 +203,7 @@ def load_config(path):
     """The workflow's view of ``path``: merged over ``config/config.yaml`` and validated (defaults filled)."""
     import yaml
 
-    from cgbench.config import validate
+    from cgbench.core.config import validate
 
     base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     cfg = merge(base, yaml.safe_load(Path(path).read_text()) or {})
@@ -294,11 +294,11 @@ def rule_resources():
 # --------------------------------------------------------------------------- building the system
 def build(args):
     """Replicate the demo's NVT box into ``args.workdir`` (skipped when already built with these settings)."""
-    from cgbench.aa_run import ALLOWED_WARNINGS
-    from cgbench.gromacs import Gromacs, system_top
-    from cgbench.pbc import make_whole
-    from cgbench.topology import Topology
-    from cgbench.trajectory import Frames, FrameWriter, count_frames, iter_frames
+    from cgbench.engines.mdrun import ALLOWED_WARNINGS
+    from cgbench.engines.gromacs import Gromacs, system_top
+    from cgbench.geometry.pbc import make_whole
+    from cgbench.molecule.topology import Topology
+    from cgbench.engines.trajectory import Frames, FrameWriter, count_frames, iter_frames
 
     w = Path(args.workdir)
     res = Path(args.results)
@@ -359,7 +359,7 @@ def build(args):
               "atoms_per_molecule": top.n_atoms, "replicated_from": n_small, "source_frames": idx.tolist(),
               "box_nm": (L * np.array([nx, ny, nz])).round(4).tolist(), "build_s": round(time.perf_counter() - t0, 1),
               "trr_mb": round((w / "aa.trr").stat().st_size / 2**20, 1)}
-    from cgbench.mapping import Mapping
+    from cgbench.molecule.mapping import Mapping
 
     system["n_beads"] = n_mol * Mapping.from_dict(json.loads((mol / "mapping.json").read_text())).n_beads
     (w / "system.json").write_text(json.dumps(system))
@@ -423,12 +423,12 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
         make_testset("A", p["cg"]["gro"], p["cg"]["trr"], variant, cfg["testsets"]["train_fraction"], p["testset"])
         wall = time.perf_counter() - t0
     elif step == "csg_stat":
-        from cgbench import ibi
+        from cgbench.ibi import loop as ibi
         from cgbench.stages import common as cg_common, ibi as cg_ibi
         from cgbench.engines import lammps
-        from cgbench.cgtopology import KINDS
+        from cgbench.molecule.cgtopology import KINDS
         from cgbench.engines.lammps import write_frames_dump
-        from cgbench.trajectory import iter_frames
+        from cgbench.engines.trajectory import iter_frames
 
         work = out_dir / "ibi"
         t0 = time.perf_counter()
@@ -472,8 +472,8 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
     elif step == "dbm_data":
         import torch
 
-        from cgbench import dbm
-        from cgbench.dbm.data import DBMDataModule, split
+        from cgbench.backmap import dbm
+        from cgbench.backmap.dbm.data import DBMDataModule, split
 
         torch.set_num_threads(args.threads)
         data = dict(dbm._split_params(dict(cfg["dbm"]["train"]))["data"])
@@ -506,8 +506,8 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
         from cgbench.stages import dbm as dbm_stage
 
         # the package's ``backmap`` is a function that hides the module of the same name
-        bm_mod = importlib.import_module("cgbench.dbm.backmap")
-        fr_mod = importlib.import_module("cgbench.dbm.frames")
+        bm_mod = importlib.import_module("cgbench.backmap.dbm.backmap")
+        fr_mod = importlib.import_module("cgbench.backmap.dbm.frames")
 
         colour = Timer(bm_mod, "colour_beads")
         count = Timer(fr_mod.EnvironmentBuilder, "count")
@@ -574,7 +574,7 @@ def fit(one, many):
 
 def extrapolate(step, one, many, system, counts, rules, node_mem_gb):
     """Per-step row: measurements and the study's job time and memory, each with its factor."""
-    from cgbench.trajectory import default_chunk
+    from cgbench.engines.trajectory import default_chunk
 
     t, m = fit(one, many)
     ref = many or one

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from cgbench.stages.aa import run_stage
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     out = dict(snakemake.output)

@@ -1,6 +1,6 @@
 """Write one stage's mdp file from its template."""
 
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 from cgbench.stages.aa import mdp_file
 
 with to_log(snakemake.log[0]):

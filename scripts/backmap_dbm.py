@@ -1,7 +1,7 @@
 """Backmap a test set with the trained DBM model (raw: the projected variant is made from it)."""
 
 from cgbench.stages.dbm import backmap_files
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     backmap_files(

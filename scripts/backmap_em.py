@@ -1,7 +1,7 @@
 """Backmap a test set with the energy-minimisation baseline."""
 
 from cgbench.stages.backmap import backmap_files
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     i = snakemake.input

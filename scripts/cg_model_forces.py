@@ -1,7 +1,7 @@
 """CG forces of one model (LAMMPS) on the mapped AA frames and on its test set, for chi^2."""
 
 from cgbench.stages.evaluate import cg_model_forces
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     i = snakemake.input

@@ -1,7 +1,7 @@
 """Production run of one CG model (LAMMPS), written as a GROMACS-format trajectory."""
 
 from cgbench.stages.cg import produce
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     produce(

@@ -1,6 +1,6 @@
 """Direct Boltzmann inversion of the bonded CG interactions."""
 
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 from cgbench.stages.bonded import dbi_files
 
 with to_log(snakemake.log[0]):

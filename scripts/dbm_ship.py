@@ -1,7 +1,7 @@
 """Export a finished DBM training as a shipped model with its measured quality and model card."""
 
 from cgbench.stages.dbm import ship_files
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     i = snakemake.input

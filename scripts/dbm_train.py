@@ -1,7 +1,7 @@
 """Train DBM on the AA/CG pairs of the first part of the AA NVT run (resumes from its last checkpoint)."""
 
 from cgbench.stages.dbm import train_files
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     i = snakemake.input

@@ -1,7 +1,7 @@
 """Evaluate the AA reference ensemble (forces recomputed by rerun, RDFs, clashes)."""
 
 from cgbench.stages.evaluate import evaluate_aa
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     i = snakemake.input

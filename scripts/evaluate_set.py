@@ -1,7 +1,7 @@
 """Evaluate one backmapped test set (forces by rerun, RDFs, clashes, re-projection RMSD)."""
 
 from cgbench.stages.evaluate import evaluate_set
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     i = snakemake.input

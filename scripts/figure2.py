@@ -1,7 +1,7 @@
 """Figure 2: CG distributions of every model against the mapped AA reference, and their distances."""
 
 from cgbench.stages.cg import figure2_outputs
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     figure2_outputs(

@@ -1,7 +1,7 @@
 """Run one chunk of IBI iterations; the loop resumes where the last chunk stopped."""
 
 from cgbench.stages.ibi import ibi_chunk
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     ibi_chunk(

@@ -1,7 +1,7 @@
 """Collect IBI convergence and the final pair potentials."""
 
 from cgbench.stages.ibi import ibi_finish
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     ibi_finish(

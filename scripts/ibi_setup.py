@@ -1,7 +1,7 @@
 """Set up the IBI loop (VOTCA csg_inverse + LAMMPS) in its working directory."""
 
 from cgbench.stages.ibi import ibi_setup
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     ibi_setup(

@@ -1,6 +1,6 @@
 """Build the molecule: 3-D structure, OPLS-AA topology, mapping, CG topology."""
 
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 from cgbench.stages.molecule import prepare, write_outputs
 
 with to_log(snakemake.log[0]):

@@ -1,7 +1,7 @@
 """Translate each bead's atoms of a DBM backmap onto its CG bead (the dbm_projected method)."""
 
 from cgbench.stages.dbm import project_files
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     project_files(

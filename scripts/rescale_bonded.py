@@ -1,7 +1,7 @@
 """Rescale the bonded potentials until the CG bonded distributions match the mapped AA ones."""
 
 from cgbench.stages.cg import rescale_bonded
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     rescale_bonded(

@@ -1,6 +1,6 @@
 """The time, CPU time and peak memory of every job of the run, by stage, from the benchmark files."""
 
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 from cgbench.stages.stage_times import write_stage_times
 
 with to_log(snakemake.log[0]):

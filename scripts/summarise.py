@@ -1,7 +1,7 @@
 """Tables 1 and 2, the distance table, the ranking, chi^2, Figures 3 and 5, and the report's summary."""
 
 from cgbench.stages.evaluate import summarise
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     sets = {(m, s): snakemake.input[f"{m}/{s}"] for m, s in snakemake.params.sets}

@@ -1,7 +1,7 @@
 """Draw a backmapping test set from a CG trajectory."""
 
 from cgbench.stages.backmap import make_testset
-from cgbench.logs import to_log
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     make_testset(

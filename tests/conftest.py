@@ -75,10 +75,11 @@ def tiny_aa_run(d, tmbt_files, n_molecules=4, cutoff_nm=0.6, density_g_cm3=0.5, 
     Leaves ``system.top``, ``molecule.itp``, ``em.mdp``, ``nvt.mdp``, ``em.gro``, ``nvt.gro``,
     ``nvt.trr`` and ``nvt.tpr`` in ``d``, with GROMACS' work in ``d/w_em`` and ``d/w_nvt``.
     """
-    from cgbench import aa, mdp
-    from cgbench.aa_run import run_stage
+    from cgbench.aa import protocol as aa
+    from cgbench.engines import mdp
+    from cgbench.engines.mdrun import run_stage
     from cgbench.stages.aa import pack_system
-    from cgbench.config import validate
+    from cgbench.core.config import validate
 
     cfg = validate({"molecule": str(TMBT), "aa": {
         "n_molecules": n_molecules, "cutoff_nm": cutoff_nm, "energy_interval_ps": 0.01,

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cgbench import distributions as dist
+from cgbench.geometry import distributions as dist
 from cgbench.engines import lammps
-from cgbench.boltzmann import harmonic_improper, ryckaert_bellemans
+from cgbench.bonded.boltzmann import harmonic_improper, ryckaert_bellemans
 from cgbench.engines.lammps import cg_forces
-from cgbench.bonded_terms import BondedTerms, HarmonicImproper, RyckaertBellemans, Table
+from cgbench.bonded.terms import BondedTerms, HarmonicImproper, RyckaertBellemans, Table
 from cgbench.engines.lammps import lattice_configuration
-from cgbench.mapping import map_positions
-from cgbench.reference import system_indices
+from cgbench.molecule.mapping import map_positions
+from cgbench.mapping.reference import system_indices
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ What is checked against the engines themselves:
 * LAMMPS leaves out exactly VOTCA's excluded pairs (LAMMPS' own neighbour list, via compute pair/local);
 * csg_stat reads our XML topology and LAMMPS dump as intended (its RDF equals a numpy RDF with
   VOTCA's exclusions, binning and normalisation);
-* VOTCA's pressure-correction script and the post_update order give what cgbench.votca documents;
+* VOTCA's pressure-correction script and the post_update order give what cgbench.engines.votca documents;
 * chunking: 1 + 1 iterations, the second call resumes without redoing the first, and
   iterations_max ends the loop;
 * divergence and engine failure end with clear errors.
@@ -23,12 +23,16 @@ import time
 import numpy as np
 import pytest
 
-from cgbench import bonded_terms, cgtopology, distributions as dist, ibi, votca
+from cgbench.bonded import terms as bonded_terms
+from cgbench.molecule import cgtopology
+from cgbench.geometry import distributions as dist
+from cgbench.ibi import loop as ibi
+from cgbench.engines import votca
 from cgbench.engines import lammps
 from cgbench.engines import lammps as lr
-from cgbench.errors import EngineError
-from cgbench.mapping import map_positions
-from cgbench.units import kT
+from cgbench.core.errors import EngineError
+from cgbench.molecule.mapping import map_positions
+from cgbench.core.units import kT
 
 pytestmark = [
     pytest.mark.integration,
@@ -342,7 +346,7 @@ def options_loop(system, tmp_path_factory):
     """wjk pressure correction on T-A and A-A only, smoothed updates, a coarser smoothed grid for the
     sparse T-T pair, and a criterion that holds from the first iteration on (hold 2): a 4-iteration budget stops
     after iteration 2."""
-    from cgbench.ibi_criterion import Criterion
+    from cgbench.ibi.criterion import Criterion
 
     top, terms, x, box = system
     wd = tmp_path_factory.mktemp("ibi_options") / "loop"

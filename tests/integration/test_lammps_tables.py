@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from cgbench import distributions as dist
+from cgbench.geometry import distributions as dist
 from cgbench.engines import lammps
-from cgbench.boltzmann import harmonic_improper, ryckaert_bellemans
+from cgbench.bonded.boltzmann import harmonic_improper, ryckaert_bellemans
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cgbench.stages.mapping import map_files
-from cgbench.trajectory import read_frames
+from cgbench.engines.trajectory import read_frames
 from conftest import needs_gmx, tiny_aa_run
 
 pytestmark = [

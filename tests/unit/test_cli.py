@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from cgbench import cli
-from cgbench.dbm import shipped
-from cgbench.projection import reprojection_rmsd
-from cgbench.dbm.io import read_trajectory, write_trajectory
-from cgbench.dbm.module import DBM
+from cgbench.backmap.dbm import shipped
+from cgbench.mapping.projection import reprojection_rmsd
+from cgbench.backmap.dbm.io import read_trajectory, write_trajectory
+from cgbench.backmap.dbm.module import DBM
 from conftest import write_spec
 from dbm_testdata import one_torch_thread, synthetic_frames, tmbt_spec
 

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from cgbench import dbm
-from cgbench.dbm.backmap import Backmapper, colour_beads, template_start
-from cgbench.pbc import minimum_image
-from cgbench.projection import reprojection_rmsd
-from cgbench.dbm.io import read_trajectory, write_trajectory
-from cgbench.dbm.module import DBM
+from cgbench.backmap import dbm
+from cgbench.backmap.dbm.backmap import Backmapper, colour_beads, template_start
+from cgbench.geometry.pbc import minimum_image
+from cgbench.mapping.projection import reprojection_rmsd
+from cgbench.backmap.dbm.io import read_trajectory, write_trajectory
+from cgbench.backmap.dbm.module import DBM
 from dbm_testdata import one_torch_thread, synthetic_frames, tmbt_spec
 
 
@@ -111,7 +111,7 @@ def test_backmap_writes_a_trajectory_mdanalysis_reads_in_topology_order(setup, t
 
 def _candidates(spec, fr, model, k=4, seed=0):
     """Candidate beads of every bead of the first frame, as Backmapper._build generates them."""
-    from cgbench.dbm.frames import EnvironmentBuilder
+    from cgbench.backmap.dbm.frames import EnvironmentBuilder
 
     R, box = torch.as_tensor(fr.r), torch.as_tensor(fr.box)
     X = template_start(R, spec)

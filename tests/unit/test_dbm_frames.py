@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from cgbench.pbc import make_whole, minimum_image
-from cgbench.dbm.frames import (EnvironmentBuilder, local_axes, rotation_z,
-                                to_global, to_local)
+from cgbench.geometry.pbc import make_whole, minimum_image
+from cgbench.backmap.dbm.frames import EnvironmentBuilder, local_axes, rotation_z, to_global, to_local
 from dbm_testdata import one_torch_thread, synthetic_frames, tmbt_spec
 
 

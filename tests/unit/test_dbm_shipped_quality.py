@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from cgbench import dbm
-from cgbench.dbm.backmap import Backmapper
-from cgbench.projection import reprojection_rmsd
-from cgbench.dbm.data import map_frames
-from cgbench.dbm.io import read_trajectory
-from cgbench.dbm.metrics import junction_bonds
+from cgbench.backmap import dbm
+from cgbench.backmap.dbm.backmap import Backmapper
+from cgbench.mapping.projection import reprojection_rmsd
+from cgbench.backmap.dbm.data import map_frames
+from cgbench.backmap.dbm.io import read_trajectory
+from cgbench.backmap.dbm.metrics import junction_bonds
 from dbm_testdata import one_torch_thread, tmbt_spec
 
 

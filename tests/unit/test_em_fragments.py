@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from cgbench.em.align import aligned_msd, kabsch_reference
-from cgbench.em.assemble import place
-from cgbench.projection import reprojection_rmsd
-from cgbench.em.fragments import FragmentLibrary, anchor_table, build_library, medoid
-from cgbench.mapping import map_positions
-from cgbench.pbc import wrap
+from cgbench.backmap.em.align import aligned_msd, kabsch_reference
+from cgbench.backmap.em.assemble import place
+from cgbench.mapping.projection import reprojection_rmsd
+from cgbench.backmap.em.fragments import FragmentLibrary, anchor_table, build_library, medoid
+from cgbench.molecule.mapping import map_positions
+from cgbench.geometry.pbc import wrap
 
 BOX = np.array([3.0, 3.2, 3.4])
 
@@ -173,7 +173,7 @@ def test_library_stores_centred_fragments_and_round_trips(tmbt, tmp_path):
 
 
 def test_wrong_shape_is_refused(tmbt):
-    from cgbench.errors import CgbenchError
+    from cgbench.core.errors import CgbenchError
 
     with pytest.raises(CgbenchError, match="not frames of 2 molecules"):
         library(tmbt, np.zeros((1, 69 * 3, 3)), BOX[None], 2)

@@ -6,10 +6,12 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from cgbench import bonded_terms, ibi, votca
+from cgbench.bonded import terms as bonded_terms
+from cgbench.ibi import loop as ibi
+from cgbench.engines import votca
 from cgbench.engines import lammps as lr
-from cgbench.errors import CgbenchError
-from cgbench.units import kT
+from cgbench.core.errors import CgbenchError
+from cgbench.core.units import kT
 
 from test_ibi_lammps import terms_for
 

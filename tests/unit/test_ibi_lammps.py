@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from cgbench import bonded_terms, cgtopology
+from cgbench.bonded import terms as bonded_terms
+from cgbench.molecule import cgtopology
 from cgbench.engines import lammps as lr
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 
 
 def _table(x, x0, k):

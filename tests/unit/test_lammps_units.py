@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cgbench.engines import lammps
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 
 
 # --------------------------------------------------------------------------- conversions

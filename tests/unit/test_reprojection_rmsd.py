@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from cgbench.errors import CgbenchError
-from cgbench.projection import minimum_image_rmsd, reprojection_rmsd
+from cgbench.core.errors import CgbenchError
+from cgbench.mapping.projection import minimum_image_rmsd, reprojection_rmsd
 
 BOX = np.array([3.0, 4.0, 5.0])
 

@@ -27,13 +27,19 @@ from .constraints import BondGeometry, bond_neighbours
 from .divergence import BootstrapJS, bootstrap_js, bootstrap_js_many, js_divergence, js_saturated
 from .force_matching import ForceMatching, chi2, chi2_bm, chi2_per_frame, clash_frames
 from .forces import force_bin_edges, force_density, force_histograms, force_magnitudes, project_forces
-from ..rdf import CloseContacts, close_contacts, element_rdfs, intermolecular_rdf, molecule_index
+from ..geometry.rdf import CloseContacts, close_contacts, element_rdfs, intermolecular_rdf, molecule_index
 from .ranking import Ranking, block_sensitivity, rank_models
 from .resampling import block_length, block_weights, percentile_interval
-from ..projection import minimum_image_rmsd, reprojection_rmsd
+from ..mapping.projection import minimum_image_rmsd, reprojection_rmsd
 from .tables import html_table, latex_table
-from .transport import (SetDistances, bootstrap_distances, clash_spectrum, log_magnitudes, quantile_shifts,
-                        transport_distances)
+from .transport import (
+    SetDistances,
+    bootstrap_distances,
+    clash_spectrum,
+    log_magnitudes,
+    quantile_shifts,
+    transport_distances,
+)
 
 __all__ = [
     "BondGeometry",

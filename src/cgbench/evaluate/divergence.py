@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cgbench.distributions import js_divergence
-from cgbench.errors import CgbenchError
+from cgbench.geometry.distributions import js_divergence
+from cgbench.core.errors import CgbenchError
 from cgbench.evaluate.resampling import stream
 
 __all__ = ["SATURATION", "js_divergence", "js_saturated", "BootstrapJS", "bootstrap_js", "bootstrap_js_many"]

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 
 __all__ = ["chi2", "chi2_per_frame", "ForceMatching", "chi2_bm", "clash_frames"]
 

@@ -47,7 +47,7 @@ import numpy as np
 from scipy import sparse
 from scipy.stats import energy_distance, wasserstein_distance
 
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 from cgbench.evaluate.resampling import block_length, block_weights, stream
 
 __all__ = [

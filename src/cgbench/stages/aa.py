@@ -9,13 +9,13 @@ import shutil
 import numpy as np
 import pandas as pd
 
-from .. import aa
-from ..errors import CgbenchError
-from ..aa_run import run_stage
-from ..gromacs import Gromacs, read_edr, read_gro_box, system_top
-from ..mdp import render
-from ..topology import Topology
-from ..units import AMU_PER_NM3_TO_G_PER_CM3
+from ..aa import protocol as aa
+from ..core.errors import CgbenchError
+from ..engines.mdrun import run_stage
+from ..engines.gromacs import Gromacs, read_edr, read_gro_box, system_top
+from ..engines.mdp import render
+from ..molecule.topology import Topology
+from ..core.units import AMU_PER_NM3_TO_G_PER_CM3
 
 log = logging.getLogger("cgbench")
 

@@ -12,15 +12,15 @@ import time
 
 import numpy as np
 
-from ..cgtopology import CGTopology
-from ..em.backmap import COLUMNS, backmap_frames, reference_frames, resolve_settings
-from ..em.fragments import build_library
-from ..em.minimise import Minimiser
-from ..errors import CgbenchError
-from ..mapping import Mapping
-from ..testsets import held_out_start, spread
-from ..topology import Topology
-from ..trajectory import Frames, FrameWriter, count_frames, iter_frames, read_frames, write_frames
+from ..molecule.cgtopology import CGTopology
+from ..backmap.em.backmap import COLUMNS, backmap_frames, reference_frames, resolve_settings
+from ..backmap.em.fragments import build_library
+from ..backmap.em.minimise import Minimiser
+from ..core.errors import CgbenchError
+from ..molecule.mapping import Mapping
+from ..backmap.testsets import held_out_start, spread
+from ..molecule.topology import Topology
+from ..engines.trajectory import Frames, FrameWriter, count_frames, iter_frames, read_frames, write_frames
 
 log = logging.getLogger("cgbench")
 
@@ -30,7 +30,7 @@ def make_testset(name, source_gro, source_traj, n_frames, train_fraction, out, c
 
     For ``indist`` the frames come from the held-out part of the mapped AA trajectory (the part
     after ``train_fraction``); for a CG model from its whole production run. ``chunk`` (frames
-    read at a time, :func:`cgbench.trajectory.default_chunk` by default) bounds the memory; the
+    read at a time, :func:`cgbench.engines.trajectory.default_chunk` by default) bounds the memory; the
     output does not depend on it.
     """
     # only the chosen frames are read, a chunk at a time: the source run may be long

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import dbi
+from ..bonded import dbi
 
 log = logging.getLogger("cgbench")
 

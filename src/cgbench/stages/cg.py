@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import compare, rescale
-from ..cg_run import RESPA_INNER, constrained_bonds, run_model
-from ..reference import reference_table
-from ..trajectory import write_frames
+from ..cg import compare, rescale
+from ..cg.run import RESPA_INNER, constrained_bonds, run_model
+from ..mapping.reference import reference_table
+from ..engines.trajectory import write_frames
 from .common import FULL_MODEL, dbi_terms, load_cg, md_settings, read_potentials, read_scales, start_configuration
 
 log = logging.getLogger("cgbench")

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import cg_models
-from ..cgtopology import CGTopology
+from ..cg import models as cg_models
+from ..molecule.cgtopology import CGTopology
 from ..engines import lammps
-from ..pbc import make_whole
+from ..geometry.pbc import make_whole
 
 
 def load_cg(cg_topology):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import dbm
+from ..backmap import dbm
 
 log = logging.getLogger("cgbench")
 
@@ -68,17 +68,17 @@ def backmap_files(model, cg_gro, cg_traj, params, consistency, threads, out):
 
 
 def project_files(bm_gro, bm_traj, cg_gro, cg_traj, topology, mapping, out):
-    """The projected variant of a backmapped test set (:func:`cgbench.projection.project_onto_beads`).
+    """The projected variant of a backmapped test set (:func:`cgbench.mapping.projection.project_onto_beads`).
 
     Writes ``gro``, ``trajectory`` and a JSON summary of the translations (the raw backmap's
     per-bead re-projection errors).
     """
     import numpy as np
 
-    from ..mapping import Mapping
-    from ..projection import project_onto_beads
-    from ..topology import Topology
-    from ..trajectory import Frames, read_frames, write_frames
+    from ..molecule.mapping import Mapping
+    from ..mapping.projection import project_onto_beads
+    from ..molecule.topology import Topology
+    from ..engines.trajectory import Frames, read_frames, write_frames
 
     top = Topology.load_npz(topology)
     mp = Mapping.from_dict(json.loads(Path(mapping).read_text()))
@@ -106,11 +106,11 @@ def ship_files(model, tpr, trr, topology, mapping, cg_topology, training, metric
     import numpy as np
     import torch
 
-    from ..dbm import shipped
-    from ..dbm.backmap import Backmapper
-    from ..dbm.io import count_frames
-    from ..dbm.metrics import evaluate
-    from ..testsets import held_out_start, spread
+    from ..backmap.dbm import shipped
+    from ..backmap.dbm.backmap import Backmapper
+    from ..backmap.dbm.io import count_frames
+    from ..backmap.dbm.metrics import evaluate
+    from ..backmap.testsets import held_out_start, spread
 
     if threads:
         torch.set_num_threads(int(threads))

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from .. import evaluate as ev
-from ..errors import InputError
+from ..core.errors import InputError
 from ..evaluate.rerun import rerun_forces
-from ..mapping import Mapping
-from ..topology import Topology
-from ..trajectory import count_frames, default_chunk, iter_frames, read_frames
+from ..molecule.mapping import Mapping
+from ..molecule.topology import Topology
+from ..engines.trajectory import count_frames, default_chunk, iter_frames, read_frames
 
 log = logging.getLogger("cgbench")
 
@@ -73,7 +73,7 @@ def reduce_aa(x, box, topology, mapping, n_molecules, mdp, top, workdir, setting
         "potential": np.asarray(res.potential),
         "nonfinite_atom_forces": np.count_nonzero(bad.any(axis=-1), axis=-1),
     }
-    from ..pbc import make_whole
+    from ..geometry.pbc import make_whole
 
     whole = make_whole(x, box, topology.bonds, topology.n_atoms)
     molecule = ev.molecule_index(n_molecules, topology.n_atoms)
@@ -92,7 +92,8 @@ def reduce_aa(x, box, topology, mapping, n_molecules, mdp, top, workdir, setting
 
 def _heavy_pairs(elements):
     """Every pair of the heavy elements present (the default of ``evaluate.rdf_pairs``)."""
-    from ..plan import SYMBOLS, element_pairs
+    from ..core.elements import SYMBOLS
+    from ..planning.plan import element_pairs
 
     return element_pairs([SYMBOLS[z] for z in sorted(set(np.asarray(elements).tolist())) if z > 1])
 
@@ -106,7 +107,7 @@ def evaluate_aa(tpr, trr, topology, mapping, n_molecules, mdp, top, settings, wo
     """The AA reference: every NVT frame, forces recomputed exactly as for the backmapped sets.
 
     The frames go through :func:`reduce_aa` a chunk at a time (``chunk`` frames,
-    :func:`cgbench.trajectory.default_chunk` by default; one rerun each) and the reductions are
+    :func:`cgbench.engines.trajectory.default_chunk` by default; one rerun each) and the reductions are
     joined by :func:`join_reductions`, so memory holds one chunk of atoms, not the run.
     """
     top_, mp = _load_molecule(topology, mapping)
@@ -431,7 +432,7 @@ def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0, dbm_
     # chi^2 (Eq. 7) on the AA ensemble and chi^2_BM (Eq. 8) per model and method: net forces
     bonds = None
     if cg_topology is not None:
-        from ..cgtopology import CGTopology
+        from ..molecule.cgtopology import CGTopology
 
         bonds = CGTopology.from_dict(json.loads(Path(cg_topology).read_text())).indices("bonds")
     chi = force_matching_table(cgforce_npz, mapped, data, methods, ref["forces_net"], settings, bonds, testset_frames,
@@ -454,7 +455,7 @@ def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0, dbm_
     figures = [("Figure 3: intermolecular RDFs", out["figure3"]), ("Figure 5: bead force magnitudes", out["figure5"])]
     ibi_line = None
     if ibi_state is not None:
-        from ..ibi_criterion import verdict as ibi_verdict
+        from ..ibi.criterion import verdict as ibi_verdict
 
         ibi_line = ibi_verdict(json.loads(Path(ibi_state).read_text()))
     Path(out["html"]).write_text(summary_html(verdicts, tables, settings, notes, findings, figures, ibi_line))
@@ -632,7 +633,7 @@ def summary_html(verdicts, tables, settings, notes=(), findings=(), figures=(), 
     figures : list of (str, path)
         Title and PNG, inlined so the summary is one self-contained file.
     ibi : str, optional
-        Whether IBI met its convergence criterion (:func:`cgbench.ibi_criterion.verdict`), shown
+        Whether IBI met its convergence criterion (:func:`cgbench.ibi.criterion.verdict`), shown
         first: models whose pair potentials missed their targets are not presented as converged.
     """
     import html

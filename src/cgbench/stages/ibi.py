@@ -9,15 +9,15 @@ import time
 import numpy as np
 import pandas as pd
 
-from .. import ibi
-from ..ibi_criterion import Criterion
+from ..ibi import loop as ibi
+from ..ibi.criterion import Criterion
 from .common import FULL_MODEL, dbi_terms, load_cg, md_settings, start_configuration, targets_from
 
 log = logging.getLogger("cgbench")
 
 
 def ibi_criterion(cfg_ibi):
-    """The config's ``ibi.convergence`` as a :class:`cgbench.ibi_criterion.Criterion`."""
+    """The config's ``ibi.convergence`` as a :class:`cgbench.ibi.criterion.Criterion`."""
     c = cfg_ibi.get("convergence", {})
     return Criterion(
         rdf_l2_nm=c.get("rdf_l2_nm"),
@@ -100,7 +100,7 @@ def ibi_finish(workdir, out):
 
 def plot_convergence(conv, pots, path, state=None):
     """RDF distances and pressure per iteration with the convergence criterion drawn in, and the
-    final pair potentials. ``state`` is :func:`cgbench.ibi.convergence_state`."""
+    final pair potentials. ``state`` is :func:`cgbench.ibi.loop.convergence_state`."""
     import matplotlib
 
     matplotlib.use("Agg")

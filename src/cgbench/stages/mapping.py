@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cgtopology import CGTopology
-from ..errors import CgbenchError
-from ..mapping import Mapping
-from ..reference import ReferenceDistributions, map_trajectory
-from ..topology import Topology
-from ..trajectory import FrameWriter, NpzWriter, count_frames, iter_frames
+from ..molecule.cgtopology import CGTopology
+from ..core.errors import CgbenchError
+from ..molecule.mapping import Mapping
+from ..mapping.reference import ReferenceDistributions, map_trajectory
+from ..molecule.topology import Topology
+from ..engines.trajectory import FrameWriter, NpzWriter, count_frames, iter_frames
 
 log = logging.getLogger("cgbench")
 
@@ -26,7 +26,7 @@ def map_files(tpr, trr, topology, mapping, cg_topology, n_molecules, bins, out, 
     Parameters
     ----------
     chunk : int, optional
-        AA frames per chunk; :func:`cgbench.trajectory.default_chunk` by default. The outputs do
+        AA frames per chunk; :func:`cgbench.engines.trajectory.default_chunk` by default. The outputs do
         not depend on it.
     """
     top = Topology.load_npz(topology)

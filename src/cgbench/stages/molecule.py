@@ -10,22 +10,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import cgtopology
-from ..atomtyping import assign_types
-from ..gromacs import system_top, write_gro
-from ..mapping import make_mapping
-from ..molecule import build, load_spec
-from ..oplsaa import read_forcefield
-from ..topology import build_topology, format_itp
+from ..molecule import cgtopology
+from ..molecule.atomtyping import assign_types
+from ..engines.gromacs import system_top, write_gro
+from ..molecule.mapping import make_mapping
+from ..molecule.spec import build, load_spec
+from ..molecule.oplsaa import read_forcefield
+from ..molecule.topology import build_topology, format_itp
 
 
 @dataclass
 class PreparedMolecule:
-    molecule: object  #: cgbench.molecule.Molecule
-    topology: object  #: cgbench.topology.Topology
-    mapping: object  #: cgbench.mapping.Mapping
-    cg: object  #: cgbench.cgtopology.CGTopology
-    forcefield: object  #: cgbench.oplsaa.ForceField
+    molecule: object  #: cgbench.molecule.spec.Molecule
+    topology: object  #: cgbench.molecule.topology.Topology
+    mapping: object  #: cgbench.molecule.mapping.Mapping
+    cg: object  #: cgbench.molecule.cgtopology.CGTopology
+    forcefield: object  #: cgbench.molecule.oplsaa.ForceField
 
 
 def prepare(spec_path, seed=1):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import CgbenchError, InputError
+from ..core.errors import CgbenchError, InputError
 
 #: The stages in the order the data flows through them: the order of the Snakefile's includes,
 #: each stage being one ``workflow/rules/<stage>.smk`` and one folder of ``results/benchmarks/``.

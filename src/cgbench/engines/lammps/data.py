@@ -4,12 +4,12 @@ Conventions
 -----------
 * LAMMPS atom types follow the order in which bead types first appear in the CG topology
   (TMBT: T = 1, A = 2); bond, angle, dihedral and improper types follow the sorted type names
-  (:meth:`cgbench.cgtopology.CGTopology.interaction_types`), so types are reproducible.
+  (:meth:`cgbench.molecule.cgtopology.CGTopology.interaction_types`), so types are reproducible.
 * LAMMPS ``atom_style molecular`` stores one mass per atom type. Beads of one type that differ in
   mass (TMBT: the inner phenyl A bead is 1 amu lighter than the outer one) get the type's mean
   mass. Masses do not enter equilibrium structure (RDFs, bonded distributions), only dynamics.
 * Exclusions: VOTCA leaves every bead pair that shares any bonded interaction out of its RDFs
-  (:func:`cgbench.cgtopology.exclusion_pairs`). LAMMPS can only switch pairs off by bond-graph
+  (:func:`cgbench.molecule.cgtopology.exclusion_pairs`). LAMMPS can only switch pairs off by bond-graph
   distance (``special_bonds`` 1-2, 1-3, 1-4). :func:`special_bonds_weights` picks the weights that
   reproduce VOTCA's set exactly and refuses a topology where no choice does. For TMBT with all
   bonded terms, the VOTCA set is every pair within three bonds, i.e. ``special_bonds lj 0 0 0``;
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...cgtopology import KINDS, exclusion_pairs
-from ...errors import CgbenchError
+from ...molecule.cgtopology import KINDS, exclusion_pairs
+from ...core.errors import CgbenchError
 from .units import angstrom_to_nm, force_real_to_gmx, nm_to_angstrom
 
 __all__ = ["write_data_file", "Dump", "read_dump", "atom_type_ids", "interaction_type_ids", "special_bonds_weights", "system_arrays", "write_system"]
@@ -296,7 +296,7 @@ def special_bonds_weights(top, kinds=KINDS):
     """``special_bonds lj`` weights that make LAMMPS exclude exactly VOTCA's bead pairs.
 
     VOTCA excludes every pair of beads that share a bonded interaction of the model
-    (:func:`cgbench.cgtopology.exclusion_pairs`). LAMMPS switches pairs off by their distance in the
+    (:func:`cgbench.molecule.cgtopology.exclusion_pairs`). LAMMPS switches pairs off by their distance in the
     bond graph: 1-2, 1-3 and 1-4 neighbours get weights w12, w13, w14, and a weight of 0 removes
     the pair from the pair sum. A shell gets 0 when all its pairs are VOTCA-excluded and 1 when none
     are; a shell that is partly excluded, or a VOTCA-excluded pair more than three bonds apart,
@@ -304,7 +304,7 @@ def special_bonds_weights(top, kinds=KINDS):
 
     Parameters
     ----------
-    top : cgbench.cgtopology.CGTopology
+    top : cgbench.molecule.cgtopology.CGTopology
     kinds : sequence of str
         The kinds the model has (``BondedTerms.kinds()``).
 
@@ -345,7 +345,7 @@ def special_bonds_weights(top, kinds=KINDS):
 
 def _restricted(top, kinds):
     """A copy of ``top`` keeping only the given kinds of interaction."""
-    from ...cgtopology import CGTopology
+    from ...molecule.cgtopology import CGTopology
 
     unknown = set(kinds) - set(KINDS)
     if unknown:
@@ -360,7 +360,7 @@ def system_arrays(top, n_molecules, kinds=KINDS):
 
     Parameters
     ----------
-    top : cgbench.cgtopology.CGTopology
+    top : cgbench.molecule.cgtopology.CGTopology
     n_molecules : int
     kinds : sequence of str
         Kinds of bonded interaction to include.
@@ -402,7 +402,7 @@ def write_system(path, top, n_molecules, positions_nm, box_nm, kinds=KINDS, titl
     Parameters
     ----------
     path : str or Path
-    top : cgbench.cgtopology.CGTopology
+    top : cgbench.molecule.cgtopology.CGTopology
     n_molecules : int
     positions_nm : ndarray, shape (n_molecules * n_beads, 3), nm
         Molecule after molecule, beads in topology order; molecules whole (unwrapped).

@@ -5,8 +5,8 @@ reads them one at a time, rebuilds the neighbour list and computes the forces of
 each (no time integration), which a second dump writes out. The model is described exactly as
 for a CG run by :mod:`cgbench.engines.lammps`:
 
-* ``top`` (:class:`cgbench.cgtopology.CGTopology`) and ``terms``
-  (:class:`cgbench.bonded_terms.BondedTerms`) give the data file
+* ``top`` (:class:`cgbench.molecule.cgtopology.CGTopology`) and ``terms``
+  (:class:`cgbench.bonded.terms.BondedTerms`) give the data file
   (:func:`cgbench.engines.lammps.write_system`), the bonded tables
   (:func:`cgbench.engines.lammps.write_bonded_tables`), the bonded styles
   (:func:`cgbench.engines.lammps.bonded_commands`) and the non-bonded exclusions
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import CgbenchError, EngineError
-from ...logs import tail
+from ...core.errors import CgbenchError, EngineError
+from ...core.logs import tail
 from .data import read_dump, special_bonds_weights, system_arrays, write_system
 from .inputs import bonded_commands, pair_coeff_commands, write_bonded_tables
 from .runner import run_lammps
@@ -103,8 +103,8 @@ def force_input(top, terms, pair_tables, cutoff_nm, table_n, skin_nm=0.2, data_f
 
     Parameters
     ----------
-    top : cgbench.cgtopology.CGTopology
-    terms : cgbench.bonded_terms.BondedTerms
+    top : cgbench.molecule.cgtopology.CGTopology
+    terms : cgbench.bonded.terms.BondedTerms
     pair_tables : mapping of (str, str) -> (path, str)
         See :func:`pair_coeff_commands`.
     cutoff_nm : float
@@ -157,8 +157,8 @@ def cg_forces(positions, box, top, terms, pair_tables, cutoff_nm, table_n, workd
     positions : ndarray, shape (n_frames, n_molecules * n_beads, 3), nm
         Bead positions, molecule after molecule, beads in ``top`` order (wrapped or not).
     box : ndarray, shape (n_frames, 3) or (3,), nm
-    top : cgbench.cgtopology.CGTopology
-    terms : cgbench.bonded_terms.BondedTerms
+    top : cgbench.molecule.cgtopology.CGTopology
+    terms : cgbench.bonded.terms.BondedTerms
         The model's bonded terms; which kinds it has sets the exclusions.
     pair_tables : mapping of (str, str) -> (path, str)
         (bead type, bead type) -> (LAMMPS pair table file, keyword).

@@ -11,9 +11,9 @@ import re
 
 import numpy as np
 
-from ...cgtopology import votca_name
-from ...errors import CgbenchError
-from ...paths import RESOURCES
+from ...molecule.cgtopology import votca_name
+from ...core.errors import CgbenchError
+from ...core.paths import RESOURCES
 from .data import atom_type_ids, interaction_type_ids, special_bonds_weights
 from .tables import improper_harmonic_to_lammps, rb_to_nharmonic, write_angle_table, write_bond_table
 from .units import bar_to_atm, nm_to_angstrom, ps_to_fs
@@ -145,7 +145,7 @@ def bonded_commands(top, terms, table_dir=""):
 
     Parameters
     ----------
-    top : cgbench.cgtopology.CGTopology
+    top : cgbench.molecule.cgtopology.CGTopology
     terms : BondedTerms
     table_dir : str
         Prefix of the table file names as the LAMMPS run sees them ('' = its working directory).
@@ -221,7 +221,7 @@ def pair_coeff_commands(top, pair_tables, cutoff_nm, resolve=True):
 
     Parameters
     ----------
-    top : cgbench.cgtopology.CGTopology
+    top : cgbench.molecule.cgtopology.CGTopology
     pair_tables : mapping of (str, str) -> (path, str)
         (bead type, bead type) -> (table file, keyword); either order of the two types.
         With ``resolve``, relative paths are taken from the current directory and written
@@ -292,7 +292,7 @@ def input_values(
 
     Parameters
     ----------
-    top : cgbench.cgtopology.CGTopology
+    top : cgbench.molecule.cgtopology.CGTopology
     terms : BondedTerms
     md : MDSettings
     pair_tables : mapping of (str, str) -> (str, str)

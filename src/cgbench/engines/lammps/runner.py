@@ -1,6 +1,6 @@
 """Running LAMMPS, and the starting configurations of CG runs (a lattice of molecules, relaxed).
 
-The only code that starts ``lmp``. A failed run raises :class:`cgbench.errors.EngineError` with
+The only code that starts ``lmp``. A failed run raises :class:`cgbench.core.errors.EngineError` with
 the command, the working directory and the tail of the LAMMPS log.
 """
 
@@ -14,8 +14,8 @@ import sys
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ...errors import CgbenchError, EngineError
-from ...logs import tail
+from ...core.errors import CgbenchError, EngineError
+from ...core.logs import tail
 from .data import read_dump, special_bonds_weights, write_system
 from .inputs import PUSH_OFF_TEMPLATE, _seeds, bonded_commands, render, write_bonded_tables
 from .units import kj_to_kcal, nm_to_angstrom, ps_to_fs

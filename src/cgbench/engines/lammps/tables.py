@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from ...errors import CgbenchError
+from ...core.errors import CgbenchError
 from .units import angstrom_to_nm, force_gmx_to_real, force_real_to_gmx, kcal_to_kj, kj_to_kcal, nm_to_angstrom
 
 __all__ = ["write_pair_table", "write_bond_table", "write_angle_table", "read_table", "rb_to_multiharmonic", "rb_to_nharmonic", "improper_harmonic_to_lammps"]

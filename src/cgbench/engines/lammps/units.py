@@ -8,7 +8,7 @@ nm, ps, kJ/mol, kJ/mol/nm, bar, radians.
 
 import numpy as np
 
-from ...units import BAR_TO_ATM, KJ_TO_KCAL, NM_TO_ANGSTROM, PS_TO_FS
+from ...core.units import BAR_TO_ATM, KJ_TO_KCAL, NM_TO_ANGSTROM, PS_TO_FS
 
 __all__ = ["nm_to_angstrom", "angstrom_to_nm", "kj_to_kcal", "kcal_to_kj", "force_gmx_to_real", "force_real_to_gmx", "bar_to_atm", "atm_to_bar", "ps_to_fs", "fs_to_ps"]
 

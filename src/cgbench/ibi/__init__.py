@@ -1,0 +1,3 @@
+"""Iterative Boltzmann inversion of the pair potentials (VOTCA ``csg_inverse`` with LAMMPS), and its
+convergence criterion.
+"""
