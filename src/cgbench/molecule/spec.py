@@ -16,6 +16,7 @@ from rdkit import Chem, RDLogger
 from rdkit.Chem import AllChem
 
 from ..core.errors import MoleculeError
+from ..core.graph import depth_first
 
 _KEYS = {"name", "resname", "smiles", "charge", "forcefield", "supplement", "beads", "rdf_pairs", "dbm_model"}
 
@@ -207,18 +208,8 @@ def _bead_dfs_order(mol, beads, owner):
             adj[i].add(j)
             adj[j].add(i)
     first = {b: min(beads[b][1]) for b in range(nb)}
-    order, seen = [], set()
-    for start in range(nb):  # definition order decides where each component starts
-        if start in seen:
-            continue
-        stack = [start]
-        while stack:
-            b = stack.pop()
-            if b in seen:
-                continue
-            seen.add(b)
-            order.append(b)
-            stack.extend(sorted(adj[b] - seen, key=lambda n: -first[n]))
+    # definition order decides where each component starts
+    order, _ = depth_first(nb, range(nb), lambda b: sorted(adj[b], key=lambda n: -first[n]))
     return order
 
 

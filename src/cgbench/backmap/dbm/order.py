@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...core.graph import depth_first
+
 
 @dataclass
 class ReconstructionOrder:
@@ -52,23 +54,8 @@ def bead_dfs(n_beads, bead_bonds, root=0):
         -1 for roots.
     """
     adj = _adjacency(n_beads, bead_bonds)
-    parent = np.full(n_beads, -1)
-    seen, order = set(), []
-    for start in [root, *range(n_beads)]:
-        if start in seen:
-            continue
-        stack = [start]
-        while stack:
-            b = stack.pop()
-            if b in seen:
-                continue
-            seen.add(b)
-            order.append(b)
-            # reversed so that the lowest-index neighbour is visited first
-            for n in reversed(adj[b]):
-                if n not in seen:
-                    parent[n] = b
-                    stack.append(n)
+    # reversed so that the lowest-index neighbour is visited first
+    order, parent = depth_first(n_beads, [root, *range(n_beads)], lambda b: reversed(adj[b]))
     return np.asarray(order), parent
 
 
@@ -112,16 +99,9 @@ def atom_order(bead_of_atom, elements, bonds, reference):
         # the one the local frame's +z axis points at
         linked = [a for a in heavy if reference[b] >= 0 and any(bead_of_atom[n] == reference[b] for n in adj[a])]
         start = linked[0] if linked else (heavy[0] if heavy else atoms[0])
-        order, seen, stack = [], set(), [start]
-        while stack:
-            a = stack.pop()
-            if a in seen:
-                continue
-            seen.add(a)
-            order.append(a)
-            for n in reversed(adj[a]):
-                if n not in seen and bead_of_atom[n] == b and elements[n] > 1:
-                    stack.append(n)
+        order, _ = depth_first(len(bead_of_atom), [start],
+                               lambda a: [n for n in reversed(adj[a]) if bead_of_atom[n] == b and elements[n] > 1])
+        seen = set(order)
         order += [a for a in heavy if a not in seen]  # heavy atoms not bonded within the bead
         rank = {a: i for i, a in enumerate(order)}
         host = lambda h: min((rank.get(n, len(order)) for n in adj[h]), default=len(order))
