@@ -423,7 +423,7 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
         make_testset("A", p["cg"]["gro"], p["cg"]["trr"], variant, cfg["testsets"]["train_fraction"], p["testset"])
         wall = time.perf_counter() - t0
     elif step == "csg_stat":
-        from cgbench.ibi import loop as ibi
+        from cgbench import ibi
         from cgbench.stages import common as cg_common, ibi as cg_ibi
         from cgbench.engines import lammps
         from cgbench.molecule.cgtopology import KINDS

@@ -26,7 +26,7 @@ import pytest
 from cgbench.bonded import terms as bonded_terms
 from cgbench.molecule import cgtopology
 from cgbench.geometry import distributions as dist
-from cgbench.ibi import loop as ibi
+from cgbench import ibi
 from cgbench.engines import votca
 from cgbench.engines import lammps
 from cgbench.engines import lammps as lr

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cgbench.bonded import terms as bonded_terms
-from cgbench.ibi import loop as ibi
+from cgbench import ibi
 from cgbench.engines import votca
 from cgbench.engines import lammps as lr
 from cgbench.core.errors import CgbenchError

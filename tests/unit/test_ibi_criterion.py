@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from cgbench.ibi import loop as ibi, criterion as ic
+from cgbench import ibi
+from cgbench.ibi import criterion as ic
 from cgbench.engines import votca
 from cgbench.core.units import BAR_TO_ATM
 

@@ -11,10 +11,10 @@ convergence).
 
 The module needs only numpy, because ``csg_inverse`` runs it after every iteration as a
 ``convergence_check`` script of our own (:func:`main`): a file named ``stop`` in the step directory
-ends VOTCA's loop, and :func:`cgbench.ibi.loop.run_chunk` then writes ``done`` in the main directory,
+ends VOTCA's loop, and :func:`cgbench.ibi.run_chunk` then writes ``done`` in the main directory,
 after which every later chunk of the loop is a no-op. The same script stops the loop at once when an iteration diverged
 (NaN tables or pressure, or a pressure beyond the bound), rather than letting VOTCA start LAMMPS
-on broken tables; :func:`cgbench.ibi.loop.run_chunk` then reports it.
+on broken tables; :func:`cgbench.ibi.run_chunk` then reports it.
 """
 
 from dataclasses import asdict, dataclass, field
@@ -42,7 +42,7 @@ __all__ = [
 
 #: Per-step record the check writes (``step_NNN/cgbench_check.json``).
 CHECK_FILE = "cgbench_check.json"
-#: The IBI set-up record in the main directory (written by :func:`cgbench.ibi.loop.setup`).
+#: The IBI set-up record in the main directory (written by :func:`cgbench.ibi.setup`).
 META = "cgbench_ibi.json"
 
 
@@ -137,7 +137,7 @@ def converged(holds, hold_iterations):
 
 
 def verdict(state):
-    """One sentence for a report on whether IBI met its criterion (``state``: :func:`cgbench.ibi.loop.convergence_state`).
+    """One sentence for a report on whether IBI met its criterion (``state``: :func:`cgbench.ibi.convergence_state`).
 
     When the budget ended first, the sentence says that the CG models are not converged and that
     differences between them include the IBI error; it never calls them converged.

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..ibi import loop as ibi
+from .. import ibi
 from ..ibi.criterion import Criterion
 from .common import FULL_MODEL, dbi_terms, load_cg, md_settings, start_configuration, targets_from
 
@@ -100,7 +100,7 @@ def ibi_finish(workdir, out):
 
 def plot_convergence(conv, pots, path, state=None):
     """RDF distances and pressure per iteration with the convergence criterion drawn in, and the
-    final pair potentials. ``state`` is :func:`cgbench.ibi.loop.convergence_state`."""
+    final pair potentials. ``state`` is :func:`cgbench.ibi.convergence_state`."""
     import matplotlib
 
     matplotlib.use("Agg")
