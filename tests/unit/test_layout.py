@@ -109,6 +109,17 @@ def test_the_check_finds_backward_imports(tmp_path):
     ]
 
 
+def test_every_exported_name_exists():
+    import importlib
+    import pkgutil
+
+    missing = []
+    for info in pkgutil.walk_packages(cgbench.__path__, "cgbench."):
+        module = importlib.import_module(info.name)
+        missing += [f"{info.name}.{n}" for n in getattr(module, "__all__", ()) if not hasattr(module, n)]
+    assert missing == []
+
+
 def test_only_core_paths_locates_files_from_its_own_location():
     users = [p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py") if "__file__" in p.read_text()]
     assert users == ["core/paths.py"]

@@ -7,10 +7,11 @@ shares the IBI pair potentials.
 
 import numpy as np
 
+from ..molecule.cgtopology import DISTRIBUTION, KINDS, MODEL_KEY
 from ..bonded.terms import BondedTerms, HarmonicImproper, RyckaertBellemans, Table
 
 #: Model keys -> the distribution kind each controls.
-_KIND = {"bonds": "bond", "angles": "angle", "proper": "proper", "improper": "improper"}
+_KIND = {MODEL_KEY[k]: DISTRIBUTION[k] for k in KINDS}
 
 
 def bonded_terms(tables, params, model, scales=None):

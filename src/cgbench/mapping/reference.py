@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 
 from ..geometry import distributions as dist
-from ..molecule.cgtopology import KINDS, exclusion_pairs
+from ..molecule.cgtopology import DISTRIBUTION, KINDS, exclusion_pairs
 from ..core.errors import CgbenchError, InputError
 from ..molecule.mapping import map_forces, map_positions
 from ..geometry.pbc import make_whole, wrap_molecules
 from ..engines.trajectory import Frames
 
 #: Distribution kinds in the reference table and the CG interaction kind each comes from.
-BONDED = {"bond": "bonds", "angle": "angles", "proper": "propers", "improper": "impropers"}
+BONDED = {DISTRIBUTION[k]: k for k in KINDS}
 
 
 def map_trajectory(aa, topology, mapping, n_molecules):

@@ -14,7 +14,13 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+#: The interaction kinds of a CG topology, in the order every table, file and model uses: the one
+#: vocabulary of bonded kinds. The names below are how other places spell each kind.
 KINDS = ("bonds", "angles", "propers", "impropers")
+#: Kind -> its name in distribution tables (the reference, Figure 2) and in the DBI tables.
+DISTRIBUTION = {"bonds": "bond", "angles": "angle", "propers": "proper", "impropers": "improper"}
+#: Kind -> its key in a CG model of the config (``cg.models`` in the schema).
+MODEL_KEY = {"bonds": "bonds", "angles": "angles", "propers": "proper", "impropers": "improper"}
 
 
 @dataclass

@@ -106,7 +106,7 @@ def model_identity(path):
 
 
 #: config key of a CG model -> the CG topology's interaction kind.
-_MODEL_KINDS = {"bonds": "bonds", "angles": "angles", "proper": "propers", "improper": "impropers"}
+_MODEL_KINDS = {cgtopology.MODEL_KEY[k]: k for k in cgtopology.KINDS}
 
 
 def check(config, out):

@@ -84,4 +84,4 @@ def figure2_outputs(reference, distributions, models, out):
     log.info("JS divergences (nats):\n%s", d.pivot_table(index=["kind", "name"], columns="model", values="js").round(4))
 
 
-__all__ = ["ibi_setup", "ibi_chunk", "ibi_finish", "rescale_bonded", "produce", "figure2_outputs", "BONDED"]
+__all__ = ["rescale_bonded", "produce", "figure2_outputs"]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..cg import models as cg_models
-from ..molecule.cgtopology import CGTopology
+from ..molecule.cgtopology import KINDS, MODEL_KEY, CGTopology
 from ..engines import lammps
 from ..geometry.pbc import make_whole
 
@@ -41,7 +41,7 @@ def dbi_terms(dbi_tables, dbi_params, model, scales=None):
 
 
 #: The IBI runs hold every bonded term of the DBI (the study keeps them fixed during IBI).
-FULL_MODEL = {"bonds": True, "angles": True, "proper": True, "improper": True}
+FULL_MODEL = {MODEL_KEY[k]: True for k in KINDS}
 
 
 def md_settings(run_ps, timestep_fs, output_interval_ps, temperature_K, tau_t_ps, seed, equilibration_ps=0.0):
