@@ -115,14 +115,17 @@ def plot_convergence(conv, pots, path, state=None):
             axes[0].axhline(tol, color=line.get_color(), ls="--", lw=0.8)
     axes[0].set_xlabel("iteration")
     axes[0].set_ylabel(r"$\int (g - g_\mathrm{ref})^2 dr$ (nm)")
-    axes[0].legend(title="dashed: criterion" if crit.active else None)
+    # above the panel: inside, it hides the noisiest pair's points
+    axes[0].legend(title="dashed: criterion" if crit.active else None, loc="lower center",
+                   bbox_to_anchor=(0.5, 1.0), ncol=conv["pair"].nunique(), fontsize="small",
+                   title_fontsize="small", frameon=False)
     p = conv.groupby("iteration")["pressure_bar"].first()
     axes[1].plot(p.index, p.values, "o-", ms=3)
     axes[1].axhline(crit.p_target_bar, color="0.6", lw=0.8)
     if crit.pressure_tolerance_bar is not None:
         axes[1].axhspan(crit.p_target_bar - crit.pressure_tolerance_bar, crit.p_target_bar + crit.pressure_tolerance_bar,
                         color="tab:green", alpha=0.15, lw=0, label="criterion")
-        axes[1].legend()
+        axes[1].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize="small", frameon=False)
     met = conv.groupby("iteration")["criterion_met"].first()
     for ax in axes[:2]:
         for it in met.index[met.to_numpy(dtype=bool)]:
