@@ -19,12 +19,13 @@ import tempfile
 
 import numpy as np
 
-from cgbench import aa, mdp
-from cgbench.aa_run import run_stage
-from cgbench.aa_stage import pack_system
-from cgbench.config import validate
-from cgbench.gromacs import Gromacs, read_gro_box
-from cgbench.molecule_stage import prepare, write_outputs
+from cgbench.aa import protocol as aa
+from cgbench.engines import mdp
+from cgbench.engines.mdrun import run_stage
+from cgbench.stages.aa import pack_system
+from cgbench.core.config import validate
+from cgbench.engines.gromacs import Gromacs, read_gro_box
+from cgbench.stages.molecule import prepare, write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 MOLAR_MASS_G = 537.7  # TMBT, C39H27N3

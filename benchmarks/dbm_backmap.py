@@ -38,9 +38,9 @@ def main():
         torch.set_num_threads(a.threads)
     device = torch.device("cuda" if a.device == "cuda" or (a.device == "auto" and torch.cuda.is_available()) else "cpu")
 
-    from cgbench.dbm import load_model
-    from cgbench.dbm.backmap import Backmapper
-    from cgbench.dbm.module import DBM
+    from cgbench.backmap.dbm import load_model
+    from cgbench.backmap.dbm.backmap import Backmapper
+    from cgbench.backmap.dbm.module import DBM
 
     spec = tmbt_spec()
     frames, n_mol = liquid_frames(spec, a.molecules, a.frames)

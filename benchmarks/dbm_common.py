@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def tmbt_spec():
-    from cgbench.dbm.molecule import molecule_spec
-    from cgbench.molecule_stage import prepare
+    from cgbench.backmap.dbm.molecule import molecule_spec
+    from cgbench.stages.molecule import prepare
 
     prep = prepare(ROOT / "resources" / "tmbt" / "molecule.yaml", seed=1)
     return molecule_spec(prep.topology, prep.mapping, prep.cg, template=prep.molecule.positions)
@@ -24,8 +24,8 @@ def liquid_frames(spec, n_molecules, n_frames=1, density_g_cm3=1.05, seed=0):
     """``Frames`` of about ``n_molecules`` (rounded to a cube) at ``density_g_cm3``."""
     from scipy.spatial.transform import Rotation
 
-    from cgbench.dbm.data import map_frames
-    from cgbench.units import AMU_PER_NM3_TO_G_PER_CM3
+    from cgbench.backmap.dbm.data import map_frames
+    from cgbench.core.units import AMU_PER_NM3_TO_G_PER_CM3
 
     side = max(1, int(round(n_molecules ** (1 / 3))))
     n = side**3

@@ -17,7 +17,7 @@ import tempfile
 
 import MDAnalysis as mda
 
-from cgbench import dbm
+from cgbench.backmap import dbm
 
 
 def held_out_reference(results, out_gro, out_xtc):

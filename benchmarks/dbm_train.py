@@ -36,8 +36,8 @@ def main():
 
     import lightning as L
 
-    from cgbench.dbm.data import DBMDataModule
-    from cgbench.dbm.module import DBM
+    from cgbench.backmap.dbm.data import DBMDataModule
+    from cgbench.backmap.dbm.module import DBM
 
     spec = tmbt_spec()
     frames, n_mol = liquid_frames(spec, a.molecules, a.frames)

@@ -19,21 +19,22 @@ import time
 
 import numpy as np
 
-from cgbench import aa, mdp
-from cgbench.aa_run import run_stage
-from cgbench.aa_stage import pack_system
-from cgbench.cgtopology import CGTopology
-from cgbench.config import validate
-from cgbench.em.assemble import place
-from cgbench.em.backmap import backmap_frames, resolve_settings
-from cgbench.em.fragments import build_library
-from cgbench.em.minimise import Minimiser
-from cgbench.mapping import Mapping
-from cgbench.mapping_stage import map_trajectory
-from cgbench.molecule_stage import prepare, write_outputs
-from cgbench.topology import Topology
-from cgbench.trajectory import read_frames
-from cgbench.units import AMU_PER_NM3_TO_G_PER_CM3
+from cgbench.aa import protocol as aa
+from cgbench.engines import mdp
+from cgbench.engines.mdrun import run_stage
+from cgbench.stages.aa import pack_system
+from cgbench.molecule.cgtopology import CGTopology
+from cgbench.core.config import validate
+from cgbench.backmap.em.assemble import place
+from cgbench.backmap.em.backmap import backmap_frames, resolve_settings
+from cgbench.backmap.em.fragments import build_library
+from cgbench.backmap.em.minimise import Minimiser
+from cgbench.molecule.mapping import Mapping
+from cgbench.mapping.reference import map_trajectory
+from cgbench.stages.molecule import prepare, write_outputs
+from cgbench.molecule.topology import Topology
+from cgbench.engines.trajectory import read_frames
+from cgbench.core.units import AMU_PER_NM3_TO_G_PER_CM3
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,7 +73,7 @@ def main():
     ap.add_argument("--frames", type=int, default=2, help="CG frames to backmap (the last frames of the run)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cutoff", type=float, default=1.3)
-    ap.add_argument("--emtol", type=float, default=None, help="default: cgbench.em.backmap.DEFAULTS")
+    ap.add_argument("--emtol", type=float, default=None, help="default: cgbench.backmap.em.backmap.DEFAULTS")
     ap.add_argument("--compress-ps", type=float, default=15.0)
     ap.add_argument("--aa-dir", type=Path, default=None,
                     help="a results folder with aa/nvt.tpr, aa/nvt.trr and molecule/{topology.npz,...}")

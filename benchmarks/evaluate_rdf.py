@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from cgbench.evaluate.rdf import close_contacts, element_rdfs, molecule_index
+from cgbench.geometry.rdf import close_contacts, element_rdfs, molecule_index
 
 #: TMBT, C39H27N3, as atomic numbers.
 COMPOSITION = np.array([6] * 39 + [7] * 3 + [1] * 27)

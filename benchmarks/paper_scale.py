@@ -8,7 +8,7 @@ What it builds (once, into ``--workdir``, reused by later runs):
   each tiled over the large box, with their forces tiled too: the frames are periodic images of a
   liquid, not independent configurations, which is fine for timing and memory, not for physics.
 - ``aa.gro``/``aa.trr`` (positions, box, forces) and ``aa_1.trr`` (the first frame alone), a
-  ``system.top`` written by :func:`cgbench.gromacs.system_top` with the molecule count changed, and
+  ``system.top`` written by :func:`cgbench.engines.gromacs.system_top` with the molecule count changed, and
   ``aa.tpr`` from ``gmx grompp`` of the demo's NVT mdp (``results/aa/mdp/nvt.mdp``).
 
 What it measures: each step below runs in a fresh Python process (so its peak resident memory,
@@ -23,22 +23,22 @@ call:
 =============  =====================================================  ===========================
 step           library call                                           rule(s) extrapolated to
 =============  =====================================================  ===========================
-mapping        ``mapping_stage.map_files`` (map, write, reference      map_aa
+mapping        ``stages.mapping.map_files`` (map, write, reference      map_aa
                distributions; streams in chunks)
-testset        ``evaluate_stage.make_testset`` (every frame of the    testset
+testset        ``stages.backmap.make_testset`` (every frame of the    testset
                mapped run, read only where chosen)
-csg_stat       ``cg_stage.ibi_setup`` (not timed), then ``csg_stat``  ibi_chunk (one iteration's
+csg_stat       ``stages.ibi.ibi_setup`` (not timed), then ``csg_stat``  ibi_chunk (one iteration's
                as ``csg_inverse`` calls it, on the mapped frames      analysis)
                written as a LAMMPS dump
-cg_forces      ``evaluate_stage.cg_model_forces`` of model B (LAMMPS  cg_model_forces
+cg_forces      ``stages.evaluate.cg_model_forces`` of model B (LAMMPS  cg_model_forces
                rerun on the mapped frames and the test set)
 dbm_data       ``dbm.load_frames`` + ``DBMDataModule`` setup and      dbm_train (data only; the
                ``--batches`` training batches' environments           networks are not timed)
-dbm_backmap    ``dbm_stage.backmap_files`` (``Backmapper``) of the    backmap_dbm
+dbm_backmap    ``stages.dbm.backmap_files`` (``Backmapper``) of the    backmap_dbm
                test set, with the colouring and the environment
                building timed inside it
-em_backmap     ``em.backmap.backmap_files`` of the test set           backmap_em
-evaluate       ``evaluate_stage.evaluate_set`` (gmx rerun forces,     evaluate_set, evaluate_aa
+em_backmap     ``stages.backmap.backmap_files`` of the test set           backmap_em
+evaluate       ``stages.evaluate.evaluate_set`` (gmx rerun forces,     evaluate_set, evaluate_aa
                element RDFs, clashes, re-projection RMSD) of the
                replicated AA frames against their mapping
 =============  =====================================================  ===========================
@@ -50,7 +50,7 @@ time per frame and its measured peak as the job's memory, which the output says)
 step is scaled to the frame counts of ``--config`` (merged over ``config/config.yaml`` as
 Snakemake merges ``--configfile``): AA NVT frames, test-set frames, IBI iterations and frames per
 iteration, DBM epochs and batches. Memory grows with the frames a step holds at once: a streaming
-step holds at most one chunk (:func:`cgbench.trajectory.default_chunk` at the measured size), a
+step holds at most one chunk (:func:`cgbench.engines.trajectory.default_chunk` at the measured size), a
 whole-run step every frame. Every extrapolated figure carries its factor. A job estimated above
 ``--node-mem-gb`` (64) is flagged, and so is one longer than ``cluster.max_runtime_min`` that
 cannot resume. Times are at the measured thread count (``--threads``), not scaled to other counts.
@@ -203,7 +203,7 @@ def load_config(path):
     """The workflow's view of ``path``: merged over ``config/config.yaml`` and validated (defaults filled)."""
     import yaml
 
-    from cgbench.config import validate
+    from cgbench.core.config import validate
 
     base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     cfg = merge(base, yaml.safe_load(Path(path).read_text()) or {})
@@ -294,11 +294,11 @@ def rule_resources():
 # --------------------------------------------------------------------------- building the system
 def build(args):
     """Replicate the demo's NVT box into ``args.workdir`` (skipped when already built with these settings)."""
-    from cgbench.aa_run import ALLOWED_WARNINGS
-    from cgbench.gromacs import Gromacs, system_top
-    from cgbench.pbc import make_whole
-    from cgbench.topology import Topology
-    from cgbench.trajectory import Frames, FrameWriter, count_frames, iter_frames
+    from cgbench.engines.mdrun import ALLOWED_WARNINGS
+    from cgbench.engines.gromacs import Gromacs, system_top
+    from cgbench.geometry.pbc import make_whole
+    from cgbench.molecule.topology import Topology
+    from cgbench.engines.trajectory import Frames, FrameWriter, count_frames, iter_frames
 
     w = Path(args.workdir)
     res = Path(args.results)
@@ -359,7 +359,7 @@ def build(args):
               "atoms_per_molecule": top.n_atoms, "replicated_from": n_small, "source_frames": idx.tolist(),
               "box_nm": (L * np.array([nx, ny, nz])).round(4).tolist(), "build_s": round(time.perf_counter() - t0, 1),
               "trr_mb": round((w / "aa.trr").stat().st_size / 2**20, 1)}
-    from cgbench.mapping import Mapping
+    from cgbench.molecule.mapping import Mapping
 
     system["n_beads"] = n_mol * Mapping.from_dict(json.loads((mol / "mapping.json").read_text())).n_beads
     (w / "system.json").write_text(json.dumps(system))
@@ -408,14 +408,14 @@ def child(args):
 def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
     """The measured call of ``step``; returns its wall time (s) and adds sub-timings to ``extra``."""
     if step == "mapping":
-        from cgbench.mapping_stage import map_files
+        from cgbench.stages.mapping import map_files
 
         p["cg"]["gro"].parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         map_files(p["tpr"], p["trr"], p["topology"], p["mapping"], p["cg_topology"], n_mol, cfg["cg"], p["cg"])
         wall = time.perf_counter() - t0
     elif step == "testset":
-        from cgbench.evaluate_stage import make_testset
+        from cgbench.stages.backmap import make_testset
 
         p["testset"]["gro"].parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
@@ -423,19 +423,21 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
         make_testset("A", p["cg"]["gro"], p["cg"]["trr"], variant, cfg["testsets"]["train_fraction"], p["testset"])
         wall = time.perf_counter() - t0
     elif step == "csg_stat":
-        from cgbench import cg_stage, ibi, lammps_run
-        from cgbench.cgtopology import KINDS
-        from cgbench.evaluate.cg_forces import write_frames_dump
-        from cgbench.trajectory import iter_frames
+        from cgbench import ibi
+        from cgbench.stages import common as cg_common, ibi as cg_ibi
+        from cgbench.engines import lammps
+        from cgbench.molecule.cgtopology import KINDS
+        from cgbench.engines.lammps import write_frames_dump
+        from cgbench.engines.trajectory import iter_frames
 
         work = out_dir / "ibi"
         t0 = time.perf_counter()
-        cg_stage.ibi_setup(p["cg"]["npz"], p["cg"]["distributions"], res / "bonded" / "dbi_tables.csv",
+        cg_ibi.ibi_setup(p["cg"]["npz"], p["cg"]["distributions"], res / "bonded" / "dbi_tables.csv",
                            res / "bonded" / "dbi_params.json", p["cg_topology"], cfg["ibi"], cfg["cg"]["cutoff_nm"],
                            cfg["aa"]["temperature_K"], cfg["seed"], work, out_dir / "setup.json", threads=args.threads)
         extra["ibi_setup_s"] = round(time.perf_counter() - t0, 2)
-        top = cg_stage.load_cg(p["cg_topology"])
-        types = lammps_run.system_arrays(top, n_mol, KINDS)["types"]
+        top = cg_common.load_cg(p["cg_topology"])
+        types = lammps.system_arrays(top, n_mol, KINDS)["types"]
         xs, boxes = [], []
         for fr in iter_frames(p["cg"]["gro"], p["cg"]["trr"], forces=False):
             xs.append(fr.positions)
@@ -456,7 +458,7 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
             extra["csg_stat_peak_rss_mb"] = int((out_dir / "csg_stat.maxrss_kb").read_text().split()[-1]) / 1024
         extra["dump_mb"] = round((work / ibi.TRAJ).stat().st_size / 2**20, 1)
     elif step == "cg_forces":
-        from cgbench.evaluate_stage import cg_model_forces
+        from cgbench.stages.evaluate import cg_model_forces
 
         model = "B" if "B" in cfg["cg_models"] else next(iter(cfg["cg_models"]))
         t0 = time.perf_counter()
@@ -470,8 +472,8 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
     elif step == "dbm_data":
         import torch
 
-        from cgbench import dbm
-        from cgbench.dbm.data import DBMDataModule, split
+        from cgbench.backmap import dbm
+        from cgbench.backmap.dbm.data import DBMDataModule, split
 
         torch.set_num_threads(args.threads)
         data = dict(dbm._split_params(dict(cfg["dbm"]["train"]))["data"])
@@ -501,11 +503,11 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
     elif step == "dbm_backmap":
         import importlib
 
-        from cgbench import dbm_stage
+        from cgbench.stages import dbm as dbm_stage
 
         # the package's ``backmap`` is a function that hides the module of the same name
-        bm_mod = importlib.import_module("cgbench.dbm.backmap")
-        fr_mod = importlib.import_module("cgbench.dbm.frames")
+        bm_mod = importlib.import_module("cgbench.backmap.dbm.backmap")
+        fr_mod = importlib.import_module("cgbench.backmap.dbm.frames")
 
         colour = Timer(bm_mod, "colour_beads")
         count = Timer(fr_mod.EnvironmentBuilder, "count")
@@ -521,7 +523,7 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
                      env_build_s=round(env.seconds, 3), env_build_calls=env.calls, n_colours=info.get("n_colours"),
                      device=info.get("device"), n_candidates=params.get("n_candidates"), n_gibbs=params.get("n_gibbs"))
     elif step == "em_backmap":
-        from cgbench.em.backmap import backmap_files
+        from cgbench.stages.backmap import backmap_files
 
         aa = cfg["aa"]
         settings = {**cfg["em"], "cutoff_nm": aa["cutoff_nm"], "fourier_spacing_nm": aa["fourier_spacing_nm"],
@@ -534,7 +536,7 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
                       out_dir / "work", out_dir / "gmx.log")
         wall = time.perf_counter() - t0
     elif step == "evaluate":
-        from cgbench.evaluate_stage import evaluate_set
+        from cgbench.stages.evaluate import evaluate_set
 
         t0 = time.perf_counter()
         # the replicated AA frames stand for a backmap of their own mapping (costs do not depend on which)
@@ -572,7 +574,7 @@ def fit(one, many):
 
 def extrapolate(step, one, many, system, counts, rules, node_mem_gb):
     """Per-step row: measurements and the study's job time and memory, each with its factor."""
-    from cgbench.trajectory import default_chunk
+    from cgbench.engines.trajectory import default_chunk
 
     t, m = fit(one, many)
     ref = many or one

@@ -5,7 +5,7 @@ oriented at the liquid's atom density; they may overlap, which mapping does not 
 for a short and a long run. Each run is mapped in a fresh Python process, whose peak resident
 memory (``VmHWM``) is read at its end:
 
-- ``streaming``: :func:`cgbench.mapping_stage.map_files`, a chunk of ``--chunk`` frames at a time;
+- ``streaming``: :func:`cgbench.stages.mapping.map_files`, a chunk of ``--chunk`` frames at a time;
 - ``in_memory``: the same stage done the whole-trajectory way (``read_frames``, ``map_trajectory``,
   ``write_frames``, ``numpy.savez_compressed``, ``reference_table``), for contrast;
 - ``baseline``: a process that only imports what the stage imports.
@@ -52,9 +52,9 @@ def peak_rss_mb():
 
 def write_inputs(d, n_molecules, n_frames, seed):
     """Molecule-stage files and an AA ``.gro``/``.trr`` (with forces) of ``n_frames`` frames in ``d``."""
-    from cgbench.molecule_stage import prepare, write_outputs
-    from cgbench.pbc import wrap
-    from cgbench.trajectory import Frames, FrameWriter
+    from cgbench.stages.molecule import prepare, write_outputs
+    from cgbench.geometry.pbc import wrap
+    from cgbench.engines.trajectory import Frames, FrameWriter
 
     prep = prepare(ROOT / "resources" / "tmbt" / "molecule.yaml", seed=1)
     names = {"itp": "molecule.itp", "gro": "molecule.gro", "top": "molecule.top", "topology": "topology.npz",
@@ -84,11 +84,12 @@ def child(mode, d, n_molecules, chunk):
     import numpy as _np
     import pandas  # noqa: F401  (imported by the stage; counted in every mode alike)
 
-    from cgbench.cgtopology import CGTopology
-    from cgbench.mapping import Mapping
-    from cgbench.mapping_stage import map_files, map_trajectory, reference_table
-    from cgbench.topology import Topology
-    from cgbench.trajectory import read_frames, write_frames
+    from cgbench.molecule.cgtopology import CGTopology
+    from cgbench.molecule.mapping import Mapping
+    from cgbench.mapping.reference import map_trajectory, reference_table
+    from cgbench.stages.mapping import map_files
+    from cgbench.molecule.topology import Topology
+    from cgbench.engines.trajectory import read_frames, write_frames
 
     d = Path(d)
     files = (d / "topology.npz", d / "mapping.json", d / "cg_topology.json")

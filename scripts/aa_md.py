@@ -3,14 +3,14 @@
 import json
 from pathlib import Path
 
-from cgbench.aa_run import run_stage
-from cgbench.logs import to_log
+from cgbench.stages.aa import run_stage
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     out = dict(snakemake.output)
     perf_path = out.pop("perf")
     perf = run_stage(
-        snakemake.wildcards.stage,
+        stage=snakemake.wildcards.stage,
         mdp=snakemake.input.mdp,
         gro=snakemake.input.gro,
         top=snakemake.input.top,

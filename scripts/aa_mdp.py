@@ -1,10 +1,12 @@
 """Write one stage's mdp file from its template."""
 
-from pathlib import Path
-
-from cgbench.logs import to_log
-from cgbench.mdp import render
+from cgbench.core.logs import to_log
+from cgbench.stages.aa import mdp_file
 
 with to_log(snakemake.log[0]):
-    text = render(snakemake.input.template, snakemake.params.values, common=snakemake.input.common)
-    Path(snakemake.output[0]).write_text(text)
+    mdp_file(
+        template=snakemake.input.template,
+        values=snakemake.params.values,
+        common=snakemake.input.common,
+        out=snakemake.output[0],
+    )

@@ -1,7 +1,7 @@
 """Pack the molecules into a box and write the system topology."""
 
-from cgbench.aa_stage import pack_system
-from cgbench.logs import to_log
+from cgbench.stages.aa import pack_system
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     pack_system(

@@ -1,7 +1,7 @@
 """Collect density, temperature and pressure of every all-atom stage into a table and a plot."""
 
-from cgbench.aa_stage import thermo_outputs
-from cgbench.logs import to_log
+from cgbench.stages.aa import thermo_outputs
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     thermo_outputs(

@@ -1,9 +1,21 @@
 """Backmap a test set with the energy-minimisation baseline."""
 
-from cgbench.em.backmap import backmap_files
-from cgbench.logs import to_log
+from cgbench.stages.backmap import backmap_files
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
     i = snakemake.input
-    backmap_files(i.cg_gro, i.cg_traj, i.topology, i.mapping, i.cg_topology, i.itp, i.aa_tpr, i.aa_trr,
-                  snakemake.params.settings, dict(snakemake.output), snakemake.params.workdir, snakemake.log[0])
+    backmap_files(
+        cg_gro=i.cg_gro,
+        cg_traj=i.cg_traj,
+        topology=i.topology,
+        mapping=i.mapping,
+        cg_topology=i.cg_topology,
+        itp=i.itp,
+        aa_tpr=i.aa_tpr,
+        aa_trr=i.aa_trr,
+        settings=snakemake.params.settings,
+        out=dict(snakemake.output),
+        workdir=snakemake.params.workdir,
+        log_path=snakemake.log[0],
+    )

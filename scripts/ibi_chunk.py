@@ -1,8 +1,13 @@
 """Run one chunk of IBI iterations; the loop resumes where the last chunk stopped."""
 
-from cgbench.cg_stage import ibi_chunk
-from cgbench.logs import to_log
+from cgbench.stages.ibi import ibi_chunk
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
-    ibi_chunk(snakemake.params.workdir, snakemake.params.n_iterations, snakemake.output.sentinel,
-              snakemake.output.convergence, snakemake.params.pressure_bound_bar)
+    ibi_chunk(
+        workdir=snakemake.params.workdir,
+        n_iterations=snakemake.params.n_iterations,
+        sentinel=snakemake.output.sentinel,
+        convergence_csv=snakemake.output.convergence,
+        pressure_bound_bar=snakemake.params.pressure_bound_bar,
+    )

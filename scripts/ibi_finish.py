@@ -1,7 +1,10 @@
 """Collect IBI convergence and the final pair potentials."""
 
-from cgbench.cg_stage import ibi_finish
-from cgbench.logs import to_log
+from cgbench.stages.ibi import ibi_finish
+from cgbench.core.logs import to_log
 
 with to_log(snakemake.log[0]):
-    ibi_finish(snakemake.params.workdir, dict(snakemake.output))
+    ibi_finish(
+        workdir=snakemake.params.workdir,
+        out=dict(snakemake.output),
+    )

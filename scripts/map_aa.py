@@ -1,7 +1,7 @@
 """Map the AA NVT trajectory (positions and forces) to beads and compute reference distributions."""
 
-from cgbench.logs import to_log
-from cgbench.mapping_stage import map_files
+from cgbench.core.logs import to_log
+from cgbench.stages.mapping import map_files
 
 with to_log(snakemake.log[0]):
     map_files(

@@ -15,7 +15,7 @@ def root():
 @pytest.fixture(scope="session")
 def tmbt():
     """TMBT built, typed, parameterised and mapped (the molecule stage, in memory)."""
-    from cgbench.molecule_stage import prepare
+    from cgbench.stages.molecule import prepare
 
     return prepare(TMBT, seed=1)
 
@@ -23,7 +23,7 @@ def tmbt():
 @pytest.fixture(scope="session")
 def tmbt_files(tmp_path_factory, tmbt):
     """The molecule stage's files for TMBT."""
-    from cgbench.molecule_stage import write_outputs
+    from cgbench.stages.molecule import write_outputs
 
     d = tmp_path_factory.mktemp("molecule")
     names = {
@@ -75,10 +75,11 @@ def tiny_aa_run(d, tmbt_files, n_molecules=4, cutoff_nm=0.6, density_g_cm3=0.5, 
     Leaves ``system.top``, ``molecule.itp``, ``em.mdp``, ``nvt.mdp``, ``em.gro``, ``nvt.gro``,
     ``nvt.trr`` and ``nvt.tpr`` in ``d``, with GROMACS' work in ``d/w_em`` and ``d/w_nvt``.
     """
-    from cgbench import aa, mdp
-    from cgbench.aa_run import run_stage
-    from cgbench.aa_stage import pack_system
-    from cgbench.config import validate
+    from cgbench.aa import protocol as aa
+    from cgbench.engines import mdp
+    from cgbench.engines.mdrun import run_stage
+    from cgbench.stages.aa import pack_system
+    from cgbench.core.config import validate
 
     cfg = validate({"molecule": str(TMBT), "aa": {
         "n_molecules": n_molecules, "cutoff_nm": cutoff_nm, "energy_interval_ps": 0.01,

@@ -10,7 +10,7 @@ from scipy.spatial.transform import Rotation
 
 def tmbt_spec(prep):
     """MoleculeSpec of TMBT from the ``tmbt`` fixture, with the RDKit conformation as template."""
-    from cgbench.dbm.molecule import molecule_spec
+    from cgbench.backmap.dbm.molecule import molecule_spec
 
     return molecule_spec(prep.topology, prep.mapping, prep.cg, template=prep.molecule.positions)
 
@@ -21,7 +21,7 @@ def synthetic_frames(spec, n_frames=4, lattice=(2, 2, 1), spacing=1.9, jitter=0.
     Molecules sit on a cubic lattice (nm) in a periodic box of ``lattice * spacing``, each with
     its own random orientation per frame, atoms jittered by ``jitter`` nm (Gaussian).
     """
-    from cgbench.dbm.data import map_frames
+    from cgbench.backmap.dbm.data import map_frames
 
     rng = np.random.default_rng(seed)
     t = spec.template - spec.template.mean(0)

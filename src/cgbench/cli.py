@@ -12,12 +12,12 @@ import logging
 from pathlib import Path
 import sys
 
-from .errors import CgbenchError
+from .core.errors import CgbenchError
 
 
 def _molecule(top):
     """The molecule a ``--top`` names: a molecule YAML, or a molecule stage's output folder."""
-    from . import dbm
+    from .backmap import dbm
 
     top = Path(top)
     if top.is_dir():
@@ -27,8 +27,8 @@ def _molecule(top):
             raise CgbenchError(f"--top {top}: a molecule folder needs {', '.join(missing)}")
         return dbm.load_spec(*files)
     if top.suffix in (".yaml", ".yml"):
-        from .dbm.molecule import molecule_spec
-        from .molecule_stage import prepare
+        from .backmap.dbm.molecule import molecule_spec
+        from .stages.molecule import prepare
 
         prep = prepare(top, seed=1)
         return molecule_spec(prep.topology, prep.mapping, prep.cg)
@@ -39,9 +39,9 @@ def backmap(args):
     import torch
     from tqdm import tqdm
 
-    from . import dbm
-    from .dbm.backmap import Backmapper
-    from .dbm.io import TrajectoryWriter, frame_chunks
+    from .backmap import dbm
+    from .backmap.dbm.backmap import Backmapper
+    from .backmap.dbm.io import TrajectoryWriter, frame_chunks
 
     if args.threads:
         torch.set_num_threads(args.threads)

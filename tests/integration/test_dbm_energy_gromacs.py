@@ -15,9 +15,9 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from cgbench.dbm.energy import ForceField
-from cgbench.dbm.io import read_trajectory
-from cgbench.gromacs import Gromacs, read_edr, write_gro
+from cgbench.backmap.dbm.energy import ForceField
+from cgbench.backmap.dbm.io import read_trajectory
+from cgbench.engines.gromacs import Gromacs, read_edr, write_gro
 from conftest import needs_gmx
 from dbm_testdata import one_torch_thread, tmbt_spec
 

@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import Callback
 import numpy as np
 import pytest
 
-from cgbench import dbm
+from cgbench.backmap import dbm
 from conftest import needs_gmx, tiny_aa_run
 from dbm_testdata import one_torch_thread
 
@@ -46,7 +46,7 @@ def test_train_resume_and_backmap_the_in_distribution_set(nvt, tmbt_files, tmp_p
     assert second["epochs"] == 2 and second["steps"] == 2 * (2 + 1)  # 2 critic + 1 generator step per epoch
 
     # fine-tuning from a shipped model: its weights and architecture, this call's training settings
-    from cgbench.dbm import shipped
+    from cgbench.backmap.dbm import shipped
 
     shipped.export(dbm.load_model(model, "cpu"), tmp_path / "shipped.pt")
     tuned = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, tmp_path / "work2", tmp_path / "tuned.ckpt",
@@ -104,7 +104,7 @@ def test_training_interrupted_by_sigterm_or_a_deadline_resumes_where_it_stopped(
 
     import torch
 
-    from cgbench.walltime import TimeLimitReached
+    from cgbench.core.walltime import TimeLimitReached
 
     mol = (tmbt_files["topology"], tmbt_files["mapping"], tmbt_files["cg_topology"])
     params = dict(TRAIN, epochs=2, samples_per_epoch=32)  # 4 batches an epoch

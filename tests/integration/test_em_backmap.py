@@ -6,15 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cgbench.cgtopology import CGTopology
-from cgbench.em.backmap import COLUMNS, backmap_files
-from cgbench.em.fragments import FragmentLibrary
-from cgbench.errors import EngineError
-from cgbench.mapping import Mapping, map_positions
-from cgbench.mapping_stage import map_trajectory
-from cgbench.pbc import make_whole, wrap
-from cgbench.topology import Topology
-from cgbench.trajectory import Frames, read_frames, write_frames
+from cgbench.molecule.cgtopology import CGTopology
+from cgbench.backmap.em.backmap import COLUMNS
+from cgbench.stages.backmap import backmap_files
+from cgbench.backmap.em.fragments import FragmentLibrary
+from cgbench.core.errors import EngineError
+from cgbench.molecule.mapping import Mapping, map_positions
+from cgbench.mapping.reference import map_trajectory
+from cgbench.geometry.pbc import make_whole, wrap
+from cgbench.molecule.topology import Topology
+from cgbench.engines.trajectory import Frames, read_frames, write_frames
 from conftest import needs_gmx, tiny_aa_run
 
 pytestmark = [pytest.mark.integration, needs_gmx]

@@ -1,4 +1,4 @@
-"""LAMMPS CG forces of given frames (cgbench.evaluate.cg_forces) against a numpy evaluation.
+"""LAMMPS CG forces of given frames (cgbench.engines.lammps.forces) against a numpy evaluation.
 
 A tiny box of 8 TMBT CG molecules in two frames (different boxes), with analytic pair potentials
 written as pair tables, harmonic bond and angle tables, a Ryckaert-Bellemans proper and a harmonic
@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cgbench import distributions as dist
-from cgbench import lammps
-from cgbench.boltzmann import harmonic_improper, ryckaert_bellemans
-from cgbench.evaluate.cg_forces import cg_forces
-from cgbench.lammps_run import BondedTerms, HarmonicImproper, RyckaertBellemans, Table, lattice_configuration
-from cgbench.mapping import map_positions
-from cgbench.mapping_stage import system_indices
+from cgbench.geometry import distributions as dist
+from cgbench.engines import lammps
+from cgbench.bonded.boltzmann import harmonic_improper, ryckaert_bellemans
+from cgbench.engines.lammps import cg_forces
+from cgbench.bonded.terms import BondedTerms, HarmonicImproper, RyckaertBellemans, Table
+from cgbench.engines.lammps import lattice_configuration
+from cgbench.molecule.mapping import map_positions
+from cgbench.mapping.reference import system_indices
 
 pytestmark = pytest.mark.integration
 

@@ -14,17 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cgbench import aa, mdp
-from cgbench.aa_run import run_stage
-from cgbench.aa_stage import pack_system
-from cgbench.config import validate
+from cgbench.aa import protocol as aa
+from cgbench.engines import mdp
+from cgbench.engines.mdrun import run_stage
+from cgbench.stages.aa import pack_system
+from cgbench.core.config import validate
 from cgbench.evaluate.forces import project_forces
 from cgbench.evaluate.rerun import read_rerun_forces, rerun_forces, rerun_mdp
-from cgbench.gromacs import Gromacs, read_edr
-from cgbench.mapping import Mapping
-from cgbench.mapping_stage import map_trajectory
-from cgbench.topology import Topology
-from cgbench.trajectory import read_frames
+from cgbench.engines.gromacs import Gromacs, read_edr
+from cgbench.molecule.mapping import Mapping
+from cgbench.mapping.reference import map_trajectory
+from cgbench.molecule.topology import Topology
+from cgbench.engines.trajectory import read_frames
 from conftest import ROOT, needs_gmx
 
 pytestmark = [pytest.mark.integration, needs_gmx]

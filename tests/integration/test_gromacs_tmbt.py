@@ -6,12 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cgbench import aa, mdp
-from cgbench.aa_run import run_stage
-from cgbench.aa_stage import pack_system
-from cgbench.config import validate
-from cgbench.errors import CgbenchError, EngineError
-from cgbench.gromacs import Gromacs, read_edr
+from cgbench.aa import protocol as aa
+from cgbench.engines import mdp
+from cgbench.engines.mdrun import run_stage
+from cgbench.stages.aa import pack_system
+from cgbench.core.config import validate
+from cgbench.core.errors import CgbenchError, EngineError
+from cgbench.engines.gromacs import Gromacs, read_edr
 from conftest import needs_gmx
 
 pytestmark = [pytest.mark.integration, needs_gmx]
@@ -122,7 +123,7 @@ def test_box_too_small_for_cutoff_is_refused_before_packing(tmp_path, tmbt_files
 def test_stage_stops_before_the_job_limit_and_the_next_attempt_finishes(tmp_path, tmbt_files, root):
     import time
 
-    from cgbench.walltime import TimeLimitReached
+    from cgbench.core.walltime import TimeLimitReached
 
     cfg = tiny_aa(root, nvt={"time_ps": 20, "output_interval_ps": 1})
     log = tmp_path / "run.log"

@@ -9,7 +9,7 @@ What is checked against the engines themselves:
 * LAMMPS leaves out exactly VOTCA's excluded pairs (LAMMPS' own neighbour list, via compute pair/local);
 * csg_stat reads our XML topology and LAMMPS dump as intended (its RDF equals a numpy RDF with
   VOTCA's exclusions, binning and normalisation);
-* VOTCA's pressure-correction script and the post_update order give what cgbench.votca documents;
+* VOTCA's pressure-correction script and the post_update order give what cgbench.engines.votca documents;
 * chunking: 1 + 1 iterations, the second call resumes without redoing the first, and
   iterations_max ends the loop;
 * divergence and engine failure end with clear errors.
@@ -23,10 +23,16 @@ import time
 import numpy as np
 import pytest
 
-from cgbench import cgtopology, distributions as dist, ibi, lammps, lammps_run as lr, votca
-from cgbench.errors import EngineError
-from cgbench.mapping import map_positions
-from cgbench.units import kT
+from cgbench.bonded import terms as bonded_terms
+from cgbench.molecule import cgtopology
+from cgbench.geometry import distributions as dist
+from cgbench import ibi
+from cgbench.engines import votca
+from cgbench.engines import lammps
+from cgbench.engines import lammps as lr
+from cgbench.core.errors import EngineError
+from cgbench.molecule.mapping import map_positions
+from cgbench.core.units import kT
 
 pytestmark = [
     pytest.mark.integration,
@@ -48,7 +54,7 @@ def _lmp():
 
 
 def _table(x, x0, k):
-    return lr.Table(x, 0.5 * k * (x - x0) ** 2, -k * (x - x0))
+    return bonded_terms.Table(x, 0.5 * k * (x - x0) ** 2, -k * (x - x0))
 
 
 def g_model(r, r0, w=0.03, peak=0.3):
@@ -77,15 +83,15 @@ def system(tmbt, tmp_path_factory):
     top = tmbt.cg
     mol = map_positions(tmbt.molecule.positions[None], tmbt.mapping.com_weights())[0]
     one = np.full((1, 3), 10.0)
-    terms = lr.BondedTerms()
+    terms = bonded_terms.BondedTerms()
     for t in top.interaction_types("bonds"):
         b0 = dist.bond_lengths(mol[None], one, top.indices("bonds", t)).mean()
         terms.bonds[t] = _table(np.linspace(0.2, 0.7, 501), b0, 5000.0)
     for t in top.interaction_types("angles"):
         a0 = dist.angles(mol[None], one, top.indices("angles", t)).mean()
         terms.angles[t] = _table(np.linspace(0.0, np.pi, 721), a0, 100.0)
-    terms.propers = {t: lr.RyckaertBellemans((2.0, 1.0, -1.0, 0.5, 0.0, 0.0)) for t in top.interaction_types("propers")}
-    terms.impropers = {t: lr.HarmonicImproper(0.0, 50.0) for t in top.interaction_types("impropers")}
+    terms.propers = {t: bonded_terms.RyckaertBellemans((2.0, 1.0, -1.0, 0.5, 0.0, 0.0)) for t in top.interaction_types("propers")}
+    terms.impropers = {t: bonded_terms.HarmonicImproper(0.0, 50.0) for t in top.interaction_types("impropers")}
     mass_g = N_MOL * top.bead_masses.sum() * 1.66053906660e-24
     L = (mass_g / DENSITY / 1e-21) ** (1.0 / 3.0)  # nm
     box = np.full(3, L)
@@ -98,7 +104,7 @@ def system(tmbt, tmp_path_factory):
 @pytest.mark.parametrize("kinds", [cgtopology.KINDS, ("bonds", "angles")], ids=["all-terms", "model-C"])
 def test_lammps_excludes_exactly_votcas_pairs(system, tmp_path, kinds):
     top, terms_all, x, box = system
-    terms = lr.BondedTerms(**{k: getattr(terms_all, k) for k in kinds})
+    terms = bonded_terms.BondedTerms(**{k: getattr(terms_all, k) for k in kinds})
     lr.write_system(tmp_path / "s.data", top, N_MOL, x, box, kinds)
     lr.write_bonded_tables(tmp_path, top, terms)
     w = lr.special_bonds_weights(top, kinds)
@@ -114,7 +120,7 @@ def test_lammps_excludes_exactly_votcas_pairs(system, tmp_path, kinds):
     i, j = rows[:, 0].astype(int) - 1, rows[:, 1].astype(int) - 1
     same = i // 7 == j // 7
     seen = {tuple(sorted((a % 7, b % 7))) + (a // 7,) for a, b in zip(i[same], j[same])}
-    excluded = set(cgtopology.exclusion_pairs(lr._restricted(top, kinds)))
+    excluded = set(cgtopology.exclusion_pairs(lr.data._restricted(top, kinds)))
     # every intramolecular pair within the cut-off that VOTCA counts, and no other, is in LAMMPS' list
     expected = set()
     for m in range(N_MOL):
@@ -340,7 +346,7 @@ def options_loop(system, tmp_path_factory):
     """wjk pressure correction on T-A and A-A only, smoothed updates, a coarser smoothed grid for the
     sparse T-T pair, and a criterion that holds from the first iteration on (hold 2): a 4-iteration budget stops
     after iteration 2."""
-    from cgbench.ibi_criterion import Criterion
+    from cgbench.ibi.criterion import Criterion
 
     top, terms, x, box = system
     wd = tmp_path_factory.mktemp("ibi_options") / "loop"

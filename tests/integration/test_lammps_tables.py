@@ -1,4 +1,4 @@
-"""Real LAMMPS run (0 steps) on tables and bonded parameters written by cgbench.lammps.
+"""Real LAMMPS run (0 steps) on tables and bonded parameters written by cgbench.engines.lammps.
 
 A tiny system of 8 four-bead molecules (two bead types) carries every term the CG models use:
 pair tables, a bond table, an angle table, an nharmonic dihedral converted from
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from cgbench import distributions as dist
-from cgbench import lammps
-from cgbench.boltzmann import harmonic_improper, ryckaert_bellemans
+from cgbench.geometry import distributions as dist
+from cgbench.engines import lammps
+from cgbench.bonded.boltzmann import harmonic_improper, ryckaert_bellemans
 
 pytestmark = pytest.mark.integration
 

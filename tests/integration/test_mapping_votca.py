@@ -6,8 +6,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from cgbench.mapping_stage import map_files
-from cgbench.trajectory import read_frames
+from cgbench.stages.mapping import map_files
+from cgbench.engines.trajectory import read_frames
 from conftest import needs_gmx, tiny_aa_run
 
 pytestmark = [

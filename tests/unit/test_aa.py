@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from cgbench import aa, mdp
-from cgbench.config import validate
+from cgbench.aa import protocol as aa
+from cgbench.engines import mdp
+from cgbench.core.config import validate
 
 
 @pytest.fixture
@@ -79,9 +80,9 @@ def test_parrinello_rahman_couples_often(root, cfg):
 
 
 def test_blown_up_box_is_an_error(tmp_path):
-    from cgbench.aa_run import check_box
-    from cgbench.errors import EngineError
-    from cgbench.gromacs import write_gro
+    from cgbench.engines.mdrun import check_box
+    from cgbench.core.errors import EngineError
+    from cgbench.engines.gromacs import write_gro
 
     write_gro(tmp_path / "a.gro", np.zeros((1, 3)), ["C1"], "X", [4.0, 4.0, 4.0])
     write_gro(tmp_path / "b.gro", np.zeros((1, 3)), ["C1"], "X", [4.1, 4.1, 4.1])

@@ -5,10 +5,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from cgbench.atomtyping import assign_types
-from cgbench.errors import MoleculeError
-from cgbench.molecule import load_spec, parse_smiles
-from cgbench.oplsaa import read_forcefield
+from cgbench.molecule.atomtyping import assign_types
+from cgbench.core.errors import MoleculeError
+from cgbench.molecule.spec import load_spec, parse_smiles
+from cgbench.molecule.oplsaa import read_forcefield
 from conftest import needs_gmx
 
 pytestmark = needs_gmx  # the atom types come from GROMACS' oplsaa.ff

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from cgbench import boltzmann as bz
-from cgbench.distributions import histogram
-from cgbench.errors import CgbenchError
-from cgbench.units import kT
+from cgbench.bonded import boltzmann as bz
+from cgbench.geometry.distributions import histogram
+from cgbench.core.errors import CgbenchError
+from cgbench.core.units import kT
 
 T = 450.0
 

@@ -4,8 +4,8 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from cgbench import cgtopology
-from cgbench.cgtopology import CGTopology
+from cgbench.molecule import cgtopology
+from cgbench.molecule.cgtopology import CGTopology
 
 
 def test_tmbt_interactions_match_the_study(tmbt):

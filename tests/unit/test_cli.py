@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from cgbench import cli
-from cgbench.dbm import shipped
-from cgbench.dbm.backmap import reprojection_rmsd
-from cgbench.dbm.io import read_trajectory, write_trajectory
-from cgbench.dbm.module import DBM
+from cgbench.backmap.dbm import shipped
+from cgbench.mapping.projection import reprojection_rmsd
+from cgbench.backmap.dbm.io import read_trajectory, write_trajectory
+from cgbench.backmap.dbm.module import DBM
 from conftest import write_spec
 from dbm_testdata import one_torch_thread, synthetic_frames, tmbt_spec
 
@@ -40,7 +40,7 @@ def test_backmap_command_writes_every_frame_in_topology_order(files, tmbt_files,
     assert x.shape == (3, fr.r.shape[1] // spec.n_beads * spec.n_atoms, 3)
     assert np.allclose(box, fr.box, atol=1e-3)
     # projected: the backmap maps back onto its CG input, to the xtc's 0.001 nm precision
-    assert reprojection_rmsd(x, fr.r, fr.box, spec) < 2e-3
+    assert reprojection_rmsd(x, fr.r, fr.box, spec.com_weights(), spec.bonds) < 2e-3
     assert "frame" in capsys.readouterr().err  # the progress bar counts frames
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cgbench.compare import as_probabilities, distances, figure2, figure2_panels
+from cgbench.cg.compare import as_probabilities, distances, figure2, figure2_panels
 
 
 def table(kind, name, x, y):

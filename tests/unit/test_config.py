@@ -5,8 +5,8 @@ import copy
 import pytest
 import yaml
 
-from cgbench.config import load, validate
-from cgbench.errors import ConfigError
+from cgbench.core.config import load, validate
+from cgbench.core.errors import ConfigError
 
 
 @pytest.fixture
@@ -85,10 +85,10 @@ def test_unreadable_file(tmp_path):
 
 
 def test_config_readme_documents_every_key(root):
-    from cgbench.config import describe
+    from cgbench.core.config import describe
 
     assert (root / "config" / "README.md").read_text() == describe(), (
-        "config/README.md is out of date: run `python -m cgbench.config > config/README.md`"
+        "config/README.md is out of date: run `python -m cgbench.core.config > config/README.md`"
     )
 
 

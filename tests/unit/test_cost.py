@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cgbench import cost
-from cgbench.config import validate
+from cgbench.planning import cost
+from cgbench.core.config import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 

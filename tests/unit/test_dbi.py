@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cgbench import dbi, distributions as dist
-from cgbench.units import kT
+from cgbench.bonded import dbi
+from cgbench.geometry import distributions as dist
+from cgbench.core.units import kT
 
 T = 450.0
 
@@ -60,7 +61,7 @@ def test_proper_fit_recovers_rb_coefficients():
     fit = params["propers"]["A-T-A-A"]
     assert fit["r2"] > 0.98
     # compare the fitted and true profiles where the dihedral is sampled (constant offset free)
-    from cgbench.boltzmann import ryckaert_bellemans
+    from cgbench.bonded.boltzmann import ryckaert_bellemans
 
     grid = np.linspace(-np.pi, np.pi, 361)
     true = ryckaert_bellemans(grid, C)

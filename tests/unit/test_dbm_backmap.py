@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from cgbench import dbm
-from cgbench.dbm.backmap import Backmapper, colour_beads, reprojection_rmsd, template_start
-from cgbench.dbm.frames import minimum_image
-from cgbench.dbm.io import read_trajectory, write_trajectory
-from cgbench.dbm.module import DBM
+from cgbench.backmap import dbm
+from cgbench.backmap.dbm.backmap import Backmapper, colour_beads, template_start
+from cgbench.geometry.pbc import minimum_image
+from cgbench.mapping.projection import reprojection_rmsd
+from cgbench.backmap.dbm.io import read_trajectory, write_trajectory
+from cgbench.backmap.dbm.module import DBM
 from dbm_testdata import one_torch_thread, synthetic_frames, tmbt_spec
 
 
@@ -54,7 +55,7 @@ def test_template_start_maps_exactly_onto_the_cg_beads(setup):
     spec, fr, _ = setup
     x = template_start(torch.as_tensor(fr.r, dtype=torch.float64), spec).numpy()
     assert x.shape == fr.x.shape
-    assert reprojection_rmsd(x, fr.r, fr.box, spec) < 1e-9
+    assert reprojection_rmsd(x, fr.r, fr.box, spec.com_weights(), spec.bonds) < 1e-9
     # the template's bonds are kept: each bead is moved rigidly
     b = spec.bonds
     intra = spec.bead_of_atom[b[:, 0]] == spec.bead_of_atom[b[:, 1]]
@@ -81,8 +82,8 @@ def test_projection_makes_backmaps_consistent_with_the_cg_input(setup):
     spec, fr, model = setup
     raw, _ = Backmapper(model, n_gibbs=0, n_candidates=2).run(fr.r, fr.box)
     proj, _ = Backmapper(model, n_gibbs=0, n_candidates=2, consistency="project").run(fr.r, fr.box)
-    assert reprojection_rmsd(proj, fr.r, fr.box, spec) < 1e-5
-    assert reprojection_rmsd(raw, fr.r, fr.box, spec) > 1e-3
+    assert reprojection_rmsd(proj, fr.r, fr.box, spec.com_weights(), spec.bonds) < 1e-5
+    assert reprojection_rmsd(raw, fr.r, fr.box, spec.com_weights(), spec.bonds) > 1e-3
 
 
 def test_backmap_writes_a_trajectory_mdanalysis_reads_in_topology_order(setup, tmp_path):
@@ -105,12 +106,12 @@ def test_backmap_writes_a_trajectory_mdanalysis_reads_in_topology_order(setup, t
     x, box = read_trajectory(tmp_path / "aa.gro", tmp_path / "aa.xtc")
     assert np.allclose(box, fr.box, atol=1e-4)
     # xtc keeps 0.001 nm: the projected backmap still maps onto the CG input
-    assert reprojection_rmsd(x, fr.r, fr.box, spec) < 2e-3
+    assert reprojection_rmsd(x, fr.r, fr.box, spec.com_weights(), spec.bonds) < 2e-3
 
 
 def _candidates(spec, fr, model, k=4, seed=0):
     """Candidate beads of every bead of the first frame, as Backmapper._build generates them."""
-    from cgbench.dbm.frames import EnvironmentBuilder
+    from cgbench.backmap.dbm.frames import EnvironmentBuilder
 
     R, box = torch.as_tensor(fr.r), torch.as_tensor(fr.box)
     X = template_start(R, spec)

@@ -5,7 +5,7 @@ import warnings
 
 import pytest
 
-from cgbench.dbm.checkpoint import cluster_plugins, no_srun_hint
+from cgbench.backmap.dbm.checkpoint import cluster_plugins, no_srun_hint
 
 
 # the environment is the test's, so Lightning sees no srun in use

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from cgbench.dbm.data import DBMDataModule, map_frames, split
-from cgbench.evaluate_stage import held_out_start
+from cgbench.backmap.dbm.data import DBMDataModule, map_frames, split
+from cgbench.backmap.testsets import held_out_start
 from dbm_testdata import synthetic_frames, tmbt_spec
 
 

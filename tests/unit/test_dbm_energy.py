@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from cgbench.dbm.energy import ForceField, dihedral, lj_energy, rb_energy
-from cgbench.dbm.frames import EnvironmentBuilder
+from cgbench.backmap.dbm.energy import ForceField, dihedral, lj_energy, rb_energy
+from cgbench.backmap.dbm.frames import EnvironmentBuilder
 from dbm_testdata import one_torch_thread, synthetic_frames, tmbt_spec
 
 

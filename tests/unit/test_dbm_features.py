@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from cgbench.dbm.features import FeatureSpec, atom_weights, bead_weights
+from cgbench.backmap.dbm.features import FeatureSpec, atom_weights, bead_weights
 from dbm_testdata import one_torch_thread, tmbt_spec
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from cgbench.dbm.frames import (EnvironmentBuilder, local_axes, make_whole, minimum_image, rotation_z,
-                                to_global, to_local)
+from cgbench.geometry.pbc import make_whole, minimum_image
+from cgbench.backmap.dbm.frames import EnvironmentBuilder, local_axes, rotation_z, to_global, to_local
 from dbm_testdata import one_torch_thread, synthetic_frames, tmbt_spec
 
 
@@ -58,7 +58,7 @@ def test_make_whole_restores_split_molecules(spec):
     whole = torch.as_tensor(spec.template - spec.template.mean(0) + rng.uniform(0, 2, 3), dtype=torch.float64)[None]
     split = torch.remainder(whole, box)  # atoms wrapped one by one: the molecule is torn apart
     assert (torch.linalg.norm(split[0, spec.bonds[:, 0]] - split[0, spec.bonds[:, 1]], dim=1) > 0.5).any()
-    fixed = make_whole(split, box, spec.n_atoms, spec.bonds)
+    fixed = make_whole(split, box, spec.bonds, spec.n_atoms)
     shift = fixed[0, 0] - whole[0, 0]
     assert torch.allclose(fixed, whole + shift, atol=1e-12)
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cgbench.dbm.metrics import bonded_js, close_contacts, evaluate, rdf_difference
+from cgbench.backmap.dbm.metrics import bonded_js, close_contacts, evaluate, rdf_difference
 from dbm_testdata import synthetic_frames, tmbt_spec
 
 

@@ -8,10 +8,10 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
-from cgbench.dbm.checkpoint import no_srun_hint
-from cgbench.dbm.data import DBMDataModule
-from cgbench.dbm.module import DBM, ramp
-from cgbench.dbm.networks import Critic, Generator
+from cgbench.backmap.dbm.checkpoint import no_srun_hint
+from cgbench.backmap.dbm.data import DBMDataModule
+from cgbench.backmap.dbm.module import DBM, ramp
+from cgbench.backmap.dbm.networks import Critic, Generator
 from dbm_testdata import one_torch_thread, synthetic_frames, tmbt_spec
 
 

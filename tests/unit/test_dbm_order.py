@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cgbench.dbm.order import atom_order, bead_dfs, reconstruction_order
+from cgbench.backmap.dbm.order import atom_order, bead_dfs, reconstruction_order
 from dbm_testdata import tmbt_spec
 
 
@@ -41,7 +41,7 @@ def test_tmbt_order_covers_every_atom_once(tmbt):
 
 
 def test_order_survives_a_round_trip_through_a_dict(tmbt):
-    from cgbench.dbm.molecule import MoleculeSpec
+    from cgbench.backmap.dbm.molecule import MoleculeSpec
 
     spec = tmbt_spec(tmbt)
     back = MoleculeSpec.from_dict(spec.to_dict())

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from cgbench import dbm
-from cgbench.dbm import shipped
-from cgbench.dbm.module import DBM
-from cgbench.errors import CgbenchError
+from cgbench.backmap import dbm
+from cgbench.backmap.dbm import shipped
+from cgbench.backmap.dbm.module import DBM
+from cgbench.core.errors import CgbenchError
 from dbm_testdata import synthetic_frames, tmbt_spec
 
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from cgbench.dbm import voxels
+from cgbench.backmap.dbm import voxels
 from dbm_testdata import one_torch_thread
 
 

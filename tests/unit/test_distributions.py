@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from MDAnalysis.lib.distances import calc_dihedrals
 
-from cgbench import distributions as dist
-from cgbench.errors import CgbenchError
+from cgbench.geometry import distributions as dist
+from cgbench.core.errors import CgbenchError
 
 BOX10 = np.array([[10.0, 10.0, 10.0]])
 

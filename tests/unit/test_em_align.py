@@ -1,10 +1,10 @@
-"""Batched weighted Kabsch rotations and best-rotation deviations (cgbench.em.align)."""
+"""Batched weighted Kabsch rotations and best-rotation deviations (cgbench.backmap.em.align)."""
 
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from cgbench.em.align import aligned_msd, kabsch, kabsch_reference
+from cgbench.backmap.em.align import aligned_msd, kabsch, kabsch_reference
 
 
 def rotate(rot, p):

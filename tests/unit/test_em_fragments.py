@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from cgbench.em.align import aligned_msd, kabsch_reference
-from cgbench.em.assemble import place, reprojection_rmsd
-from cgbench.em.fragments import FragmentLibrary, anchor_table, build_library, medoid
-from cgbench.mapping import map_positions
-from cgbench.pbc import wrap
+from cgbench.backmap.em.align import aligned_msd, kabsch_reference
+from cgbench.backmap.em.assemble import place
+from cgbench.mapping.projection import reprojection_rmsd
+from cgbench.backmap.em.fragments import FragmentLibrary, anchor_table, build_library, medoid
+from cgbench.molecule.mapping import map_positions
+from cgbench.geometry.pbc import wrap
 
 BOX = np.array([3.0, 3.2, 3.4])
 
@@ -100,7 +101,7 @@ def test_flexible_molecules_keep_centres_exact_and_atoms_close(tmbt):
     r = beads_of(tmbt, x, box)
     placed = place(r, box, lib, tmbt.cg.indices("bonds"))
     # centres of mass of the placed fragments are the CG beads, exactly
-    np.testing.assert_allclose(reprojection_rmsd(placed, r, box, tmbt.mapping.com_weights()), 0.0, atol=1e-12)
+    np.testing.assert_allclose(reprojection_rmsd(placed, r, box, tmbt.mapping.com_weights(), per_frame=True), 0.0, atol=1e-12)
     d = (placed - x).reshape(n_mol, -1, 3)
     d -= BOX * np.round(d[:, :1] / BOX)
     rmsd = np.sqrt(np.mean(np.sum(d**2, axis=-1)))
@@ -128,8 +129,8 @@ def test_reprojection_rmsd_uses_minimum_image(tmbt):
     w = tmbt.mapping.com_weights()
     r = map_positions(x, w)
     shifted = r + BOX * np.array([1, -2, 1])  # other periodic images
-    np.testing.assert_allclose(reprojection_rmsd(x, shifted, box, w), 0.0, atol=1e-12)
-    np.testing.assert_allclose(reprojection_rmsd(x + [0.06, 0.0, 0.08], r, box, w), 0.1, rtol=1e-12)
+    np.testing.assert_allclose(reprojection_rmsd(x, shifted, box, w, per_frame=True), 0.0, atol=1e-12)
+    np.testing.assert_allclose(reprojection_rmsd(x + [0.06, 0.0, 0.08], r, box, w, per_frame=True), 0.1, rtol=1e-12)
 
 
 def test_medoid_matches_brute_force():
@@ -172,7 +173,7 @@ def test_library_stores_centred_fragments_and_round_trips(tmbt, tmp_path):
 
 
 def test_wrong_shape_is_refused(tmbt):
-    from cgbench.errors import CgbenchError
+    from cgbench.core.errors import CgbenchError
 
     with pytest.raises(CgbenchError, match="not frames of 2 molecules"):
         library(tmbt, np.zeros((1, 69 * 3, 3)), BOX[None], 2)

@@ -3,11 +3,20 @@
 import numpy as np
 import pytest
 
-from cgbench import mdp
-from cgbench.em.backmap import DEFAULTS, reference_frames, resolve_settings
-from cgbench.em.minimise import (COMMON, TEMPLATE, bead_index, central_atoms, mdp_values, parse_em_log, pull_section,
-                                 read_g96, write_g96)
-from cgbench.errors import CgbenchError
+from cgbench.engines import mdp
+from cgbench.backmap.em.backmap import DEFAULTS, reference_frames, resolve_settings
+from cgbench.backmap.em.minimise import (
+    COMMON,
+    TEMPLATE,
+    bead_index,
+    central_atoms,
+    mdp_values,
+    parse_em_log,
+    pull_section,
+    read_g96,
+    write_g96,
+)
+from cgbench.core.errors import CgbenchError
 
 AA = {"cutoff_nm": 1.3, "fourier_spacing_nm": 0.12, "ewald_rtol": 1e-5}
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from cgbench import distributions
-from cgbench.errors import CgbenchError
+from cgbench.geometry import distributions
+from cgbench.core.errors import CgbenchError
 from cgbench.evaluate.divergence import bootstrap_js, bootstrap_js_many, js_divergence, js_saturated
 from cgbench.evaluate.forces import force_bin_edges, force_histograms
 

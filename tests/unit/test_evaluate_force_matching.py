@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 from cgbench.evaluate.constraints import BondGeometry, bond_neighbours
 from cgbench.evaluate.force_matching import chi2, chi2_bm, chi2_per_frame, clash_frames
 

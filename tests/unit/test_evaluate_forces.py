@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 from cgbench.evaluate.forces import (
     force_bin_edges,
     force_density,

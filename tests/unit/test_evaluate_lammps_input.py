@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from cgbench import lammps
-from cgbench.errors import CgbenchError
-from cgbench.evaluate.cg_forces import force_input, write_frames_dump
-from cgbench.lammps_run import BondedTerms, HarmonicImproper, RyckaertBellemans, Table
+from cgbench.engines import lammps
+from cgbench.core.errors import CgbenchError
+from cgbench.engines.lammps import force_input, write_frames_dump
+from cgbench.bonded.terms import BondedTerms, HarmonicImproper, RyckaertBellemans, Table
 
 
 def test_frames_dump_round_trip_in_gromacs_units(tmp_path):

@@ -4,12 +4,18 @@ import numpy as np
 import pytest
 from scipy.stats import energy_distance, wasserstein_distance
 
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 from cgbench.evaluate.divergence import bootstrap_js_many, js_saturated
 from cgbench.evaluate.forces import force_bin_edges, force_histograms
 from cgbench.evaluate.ranking import block_sensitivity, rank_models
-from cgbench.evaluate.transport import (SetDistances, bootstrap_distances, clash_spectrum, log_magnitudes,
-                                        quantile_shifts, transport_distances)
+from cgbench.evaluate.transport import (
+    SetDistances,
+    bootstrap_distances,
+    clash_spectrum,
+    log_magnitudes,
+    quantile_shifts,
+    transport_distances,
+)
 
 N_BOOT = 200
 

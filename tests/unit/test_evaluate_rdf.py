@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from cgbench.errors import CgbenchError
-from cgbench.evaluate.rdf import (
+from cgbench.core.errors import CgbenchError
+from cgbench.geometry.rdf import (
     close_contacts,
     element_rdfs,
     intermolecular_rdf,

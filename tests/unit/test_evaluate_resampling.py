@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 from cgbench.evaluate.resampling import block_length, block_weights, expanded_level, percentile_interval, stream
 
 

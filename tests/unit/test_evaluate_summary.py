@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cgbench.cgtopology import CGTopology
-from cgbench.evaluate_stage import CLASH_FORCE, summarise, summary_html
-from cgbench.trajectory import Frames, write_frames
+from cgbench.molecule.cgtopology import CGTopology
+from cgbench.stages.evaluate import CLASH_FORCE, summarise, summary_html
+from cgbench.engines.trajectory import Frames, write_frames
 
 N_MOL, TYPES, BONDS = 2, ["T", "A", "A"], [(0, 1), (1, 2)]
 N_BEADS = N_MOL * len(TYPES)
@@ -121,7 +121,7 @@ def test_summary_html_states_no_ranking_with_its_reason_and_keeps_notes():
 
 
 def test_summary_verdict_says_when_ibi_did_not_converge():
-    from cgbench.ibi_criterion import verdict
+    from cgbench.ibi.criterion import verdict
 
     state = {"criterion": {"rdf_l2_nm": 0.002, "pressure_tolerance_bar": 100.0, "p_target_bar": 1.0},
              "checked": True, "converged": False, "first_met": None, "iterations": 12, "iterations_max": 12,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from cgbench.errors import EngineError
-from cgbench.gromacs import Gromacs, diagnostics
+from cgbench.core.errors import EngineError
+from cgbench.engines.gromacs import Gromacs, diagnostics
 
 
 def test_missing_executable_names_the_command(tmp_path):

@@ -6,9 +6,12 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from cgbench import ibi, lammps_run as lr, votca
-from cgbench.errors import CgbenchError
-from cgbench.units import kT
+from cgbench.bonded import terms as bonded_terms
+from cgbench import ibi
+from cgbench.engines import votca
+from cgbench.engines import lammps as lr
+from cgbench.core.errors import CgbenchError
+from cgbench.core.units import kT
 
 from test_ibi_lammps import terms_for
 

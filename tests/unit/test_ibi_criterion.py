@@ -6,8 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from cgbench import ibi, ibi_criterion as ic, votca
-from cgbench.units import BAR_TO_ATM
+from cgbench import ibi
+from cgbench.ibi import criterion as ic
+from cgbench.engines import votca
+from cgbench.core.units import BAR_TO_ATM
 
 
 def test_holds_needs_every_pair_and_the_pressure():

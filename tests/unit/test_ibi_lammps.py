@@ -3,25 +3,27 @@
 import numpy as np
 import pytest
 
-from cgbench import cgtopology, lammps_run as lr
-from cgbench.errors import CgbenchError
+from cgbench.bonded import terms as bonded_terms
+from cgbench.molecule import cgtopology
+from cgbench.engines import lammps as lr
+from cgbench.core.errors import CgbenchError
 
 
 def _table(x, x0, k):
-    return lr.Table(x, 0.5 * k * (x - x0) ** 2, -k * (x - x0))
+    return bonded_terms.Table(x, 0.5 * k * (x - x0) ** 2, -k * (x - x0))
 
 
 def terms_for(top, kinds=cgtopology.KINDS, constrain=False):
     """Harmonic bonded terms for every type of the given kinds (values only need to be plausible)."""
-    t = lr.BondedTerms(constrain_bonds=constrain)
+    t = bonded_terms.BondedTerms(constrain_bonds=constrain)
     if "bonds" in kinds:
         t.bonds = {n: _table(np.linspace(0.2, 0.7, 201), 0.43, 5000.0) for n in top.interaction_types("bonds")}
     if "angles" in kinds:
         t.angles = {n: _table(np.linspace(0, np.pi, 181), 2.1, 100.0) for n in top.interaction_types("angles")}
     if "propers" in kinds:
-        t.propers = {n: lr.RyckaertBellemans((2.0, 1.0, -1.0, 0.5, 0.0, 0.0)) for n in top.interaction_types("propers")}
+        t.propers = {n: bonded_terms.RyckaertBellemans((2.0, 1.0, -1.0, 0.5, 0.0, 0.0)) for n in top.interaction_types("propers")}
     if "impropers" in kinds:
-        t.impropers = {n: lr.HarmonicImproper(0.0, 50.0) for n in top.interaction_types("impropers")}
+        t.impropers = {n: bonded_terms.HarmonicImproper(0.0, 50.0) for n in top.interaction_types("impropers")}
     return t
 
 
@@ -45,7 +47,7 @@ def test_impropers_without_angles_cannot_be_expressed(tmbt):
 
 def test_graph_distance_shells_match_exclusions(tmbt):
     cg = tmbt.cg
-    dist = lr._graph_distances(7, [i for _, i in cg.bonds])
+    dist = lr.data._graph_distances(7, [i for _, i in cg.bonds])
     assert set(dist) == set(cgtopology.exclusion_pairs(cg))  # within three bonds == VOTCA's set
     assert max(dist.values()) == 3
     assert {p for p, d in dist.items() if d == 1} == {tuple(sorted(i)) for _, i in cg.bonds}

@@ -3,8 +3,8 @@ import warnings
 import numpy as np
 import pytest
 
-from cgbench import lammps
-from cgbench.errors import CgbenchError
+from cgbench.engines import lammps
+from cgbench.core.errors import CgbenchError
 
 
 # --------------------------------------------------------------------------- conversions

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from cgbench.errors import MoleculeError
-from cgbench.mapping import Mapping, make_mapping, map_forces, map_positions
+from cgbench.core.errors import MoleculeError
+from cgbench.molecule.mapping import Mapping, make_mapping, map_forces, map_positions
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from cgbench.mapping_stage import map_trajectory, reference_table, system_indices
-from cgbench.pbc import wrap
-from cgbench.trajectory import Frames
+from cgbench.mapping.reference import map_trajectory, reference_table, system_indices
+from cgbench.geometry.pbc import wrap
+from cgbench.engines.trajectory import Frames
 
 BINS = {"bond_bin_nm": 0.002, "bond_max_nm": 1.0, "angle_bin_deg": 1.0, "dihedral_bin_deg": 2.0,
         "rdf_bin_nm": 0.02, "cutoff_nm": 1.0}
@@ -71,7 +71,7 @@ def test_reference_table_has_every_distribution(tmbt):
 def test_bonded_interaction_that_never_occurs_is_named(tmbt):
     import pytest
 
-    from cgbench.errors import CgbenchError
+    from cgbench.core.errors import CgbenchError
 
     n_mol, nf, L = 2, 1, 3.0
     x = tmbt_system(tmbt, n_mol, nf, L, seed=4)

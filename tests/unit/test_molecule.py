@@ -2,8 +2,8 @@
 
 import pytest
 
-from cgbench.errors import MoleculeError
-from cgbench.molecule import build, load_spec, parse_smiles
+from cgbench.core.errors import MoleculeError
+from cgbench.molecule.spec import build, load_spec, parse_smiles
 from conftest import write_spec
 
 BIPHENYL = "c1ccccc1-c1ccccc1"

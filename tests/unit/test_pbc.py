@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cgbench.pbc import bfs_parents, make_whole, wrap
+from cgbench.geometry.pbc import bfs_parents, make_whole, wrap
 
 
 def chain(n):
@@ -43,7 +43,7 @@ def test_disconnected_graph_is_refused():
 
 
 def test_wrap_molecules_keeps_them_whole():
-    from cgbench.pbc import wrap_molecules
+    from cgbench.geometry.pbc import wrap_molecules
 
     x = np.array([[[4.9, 0.1, 0.1], [5.3, 0.1, 0.1], [-0.2, 0.0, 0.0], [0.1, 0.0, 0.0]]])
     box = np.array([[5.0, 5.0, 5.0]])

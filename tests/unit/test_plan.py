@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cgbench import plan
-from cgbench.config import validate
-from cgbench.errors import MoleculeError
+from cgbench.core.elements import hill_formula
+from cgbench.planning import plan
+from cgbench.core.config import validate
+from cgbench.core.errors import MoleculeError
 
 ROOT = Path(__file__).resolve().parents[2]
 TMBT = ROOT / "resources" / "tmbt" / "molecule.yaml"
@@ -36,8 +37,8 @@ def test_outlines_of_the_two_shipped_molecules():
 
 
 def test_hill_formula():
-    assert plan.hill_formula(["H", "C", "O", "H", "C", "N"]) == "C2H2NO"
-    assert plan.hill_formula(["O", "H", "H"]) == "H2O"
+    assert hill_formula(["H", "C", "O", "H", "C", "N"]) == "C2H2NO"
+    assert hill_formula(["O", "H", "H"]) == "H2O"
 
 
 def test_rdf_pairs_come_from_config_then_molecule_then_its_elements():
@@ -97,12 +98,12 @@ def test_shipped_means_the_molecules_own_model_or_none():
 def test_the_shipped_model_card_matches_the_weights():
     card = json.loads((ROOT / "resources" / "tmbt" / "dbm" / "model.json").read_text())
     pytest.importorskip("torch")
-    from cgbench.dbm import shipped
-    from cgbench.dbm.molecule import MoleculeSpec
+    from cgbench.backmap.dbm import shipped
+    from cgbench.backmap.dbm.molecule import MoleculeSpec
 
     payload = shipped.read(ROOT / "resources" / "tmbt" / "dbm" / "model.pt")
     assert card["molecule_sha256"] == payload["molecule_sha256"]
-    assert card["molecule"] == plan.identity(MoleculeSpec.from_dict(payload["molecule"]))
+    assert card["molecule"] == shipped.identity(MoleculeSpec.from_dict(payload["molecule"]))
     assert plan.model_identity(ROOT / "resources" / "tmbt" / "dbm" / "model.pt")["formula"] == "C39H27N3"
 
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from cgbench.errors import CgbenchError
-from cgbench.evaluate.rmsd import reprojection_rmsd
-from cgbench.mapping import map_positions
-from cgbench.projection import project_onto_beads
+from cgbench.core.errors import CgbenchError
+from cgbench.mapping.projection import reprojection_rmsd
+from cgbench.molecule.mapping import map_positions
+from cgbench.mapping.projection import project_onto_beads
 
 # one molecule: a chain of 5 atoms in two beads (atoms 0-2 and 3-4), unequal masses
 MASSES = np.array([12.0, 1.0, 14.0, 12.0, 16.0])

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cgbench import rescale
+from cgbench.cg import rescale
 
 
 def gauss_table(kind, name, x, mu, sigma):

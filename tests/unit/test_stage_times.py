@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cgbench.stage_times import (
+from cgbench.stages.stage_times import (
     BenchmarkError,
     STAGE_ORDER,
     elapsed_s,

@@ -12,11 +12,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cgbench import evaluate_stage
-from cgbench.mapping_stage import ReferenceDistributions, map_files, map_trajectory, reference_table
-from cgbench.pbc import wrap
-from cgbench.trajectory import (Frames, FrameWriter, NpzWriter, count_frames, default_chunk, iter_frames,
-                                read_frames, write_frames)
+from cgbench.backmap import testsets
+from cgbench.stages import backmap as backmap_stage, evaluate as evaluate_stage
+from cgbench.mapping.reference import ReferenceDistributions, map_trajectory, reference_table
+from cgbench.stages.mapping import map_files
+from cgbench.geometry.pbc import wrap
+from cgbench.engines.trajectory import (
+    Frames,
+    FrameWriter,
+    NpzWriter,
+    count_frames,
+    default_chunk,
+    iter_frames,
+    read_frames,
+    write_frames,
+)
 
 N_MOL, N_FRAMES, L = 6, 7, 2.4
 #: 7 frames: chunks of 1, 2 and 3 leave a short last chunk (or seven of one), 7 and None take all at once.
@@ -173,11 +183,11 @@ def test_reference_distributions_accumulate(in_memory, tmbt, chunk):
 @pytest.mark.parametrize("chunk", [1, 2, None])
 def test_testset_streams(aa_files, tmbt_files, in_memory, tmp_path, name, chunk):
     out = {"gro": tmp_path / "t.gro", "trr": tmp_path / "t.trr", "json": tmp_path / "t.json"}
-    evaluate_stage.make_testset(name, in_memory.gro, in_memory.trr, 4, 0.5, out, chunk=chunk)
+    backmap_stage.make_testset(name, in_memory.gro, in_memory.trr, 4, 0.5, out, chunk=chunk)
     # in memory: every frame read, the spread ones kept
     whole = read_frames(in_memory.gro, in_memory.trr)
-    start = evaluate_stage.held_out_start(whole.n_frames, 0.5) if name == "indist" else 0
-    idx = evaluate_stage.spread(whole.n_frames, 4, start)
+    start = testsets.held_out_start(whole.n_frames, 0.5) if name == "indist" else 0
+    idx = testsets.spread(whole.n_frames, 4, start)
     got = read_frames(out["gro"], out["trr"])
     _frames_equal(got, Frames(whole.positions[idx], whole.box[idx], whole.time[idx], whole.forces[idx]))
     meta = json.loads(out["json"].read_text())
@@ -245,7 +255,7 @@ def test_evaluation_streams(aa_files, tmbt, tmbt_files, in_memory, tmp_path, mon
 
 @pytest.fixture(scope="module")
 def dbm_spec(tmbt_files):
-    from cgbench import dbm
+    from cgbench.backmap import dbm
 
     return dbm.load_spec(tmbt_files["topology"], tmbt_files["mapping"], tmbt_files["cg_topology"])
 
@@ -253,9 +263,9 @@ def dbm_spec(tmbt_files):
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("chunk", [1, 2, 3, None])
 def test_dbm_frames_stream(aa_files, dbm_spec, stride, chunk):
-    from cgbench import dbm
-    from cgbench.dbm.data import map_frames
-    from cgbench.dbm.io import read_trajectory
+    from cgbench.backmap import dbm
+    from cgbench.backmap.dbm.data import map_frames
+    from cgbench.backmap.dbm.io import read_trajectory
 
     want = map_frames(*read_trajectory(*aa_files, step=stride), dbm_spec)
     got = dbm.load_frames(*aa_files, dbm_spec, frame_stride=stride, chunk=chunk)
@@ -269,9 +279,9 @@ def test_dbm_frames_stream(aa_files, dbm_spec, stride, chunk):
 
 @pytest.mark.parametrize("stride", [1, 2])
 def test_dbm_test_set_streams(aa_files, tmbt_files, dbm_spec, tmp_path, stride):
-    from cgbench import dbm
-    from cgbench.dbm.data import map_frames, split
-    from cgbench.dbm.io import read_trajectory, write_trajectory
+    from cgbench.backmap import dbm
+    from cgbench.backmap.dbm.data import map_frames, split
+    from cgbench.backmap.dbm.io import read_trajectory, write_trajectory
 
     mol = (tmbt_files["topology"], tmbt_files["mapping"], tmbt_files["cg_topology"])
     out = {k: tmp_path / f"{k}.{k.split('_')[1]}" for k in ("cg_gro", "cg_xtc", "aa_gro", "aa_xtc")}

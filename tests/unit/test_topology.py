@@ -3,18 +3,18 @@
 import numpy as np
 import pytest
 
-from cgbench.atomtyping import assign_types
-from cgbench.errors import MoleculeError
-from cgbench.molecule import build, load_spec
-from cgbench.oplsaa import read_forcefield
-from cgbench.topology import Topology, build_topology, format_itp, graph_interactions
+from cgbench.molecule.atomtyping import assign_types
+from cgbench.core.errors import MoleculeError
+from cgbench.molecule.spec import build, load_spec
+from cgbench.molecule.oplsaa import read_forcefield
+from cgbench.molecule.topology import Topology, build_topology, format_itp, graph_interactions
 from conftest import needs_gmx
 
 pytestmark = needs_gmx
 
 
 def test_benzene_graph():
-    from cgbench.molecule import parse_smiles
+    from cgbench.molecule.spec import parse_smiles
 
     inter = graph_interactions(parse_smiles("c1ccccc1"))
     assert len(inter["bonds"]) == 12

@@ -5,9 +5,10 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from cgbench import cgtopology, votca
-from cgbench.errors import CgbenchError
-from cgbench.units import kT
+from cgbench.molecule import cgtopology
+from cgbench.engines import votca
+from cgbench.core.errors import CgbenchError
+from cgbench.core.units import kT
 
 R = np.linspace(0.0, 1.3, 131)  # nm
 KT = kT(450.0)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from cgbench.walltime import MARGIN_S, deadline, parse_slurm_duration, slurm_seconds_left
+from cgbench.core.walltime import MARGIN_S, deadline, parse_slurm_duration, slurm_seconds_left
 
 
 @pytest.mark.parametrize("text, seconds", [

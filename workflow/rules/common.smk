@@ -6,11 +6,11 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
-from cgbench import aa as cgaa
-from cgbench import cost as cgcost
-from cgbench import config as cgconfig
-from cgbench import plan as cgplan
-from cgbench.errors import CgbenchError, ConfigError
+from cgbench.aa import protocol as cgaa
+from cgbench.planning import cost as cgcost
+from cgbench.core import config as cgconfig
+from cgbench.planning import plan as cgplan
+from cgbench.core.errors import CgbenchError, ConfigError
 
 try:
     cgconfig.validate(

@@ -18,23 +18,28 @@ One idea per module:
   bonds);
 - :mod:`.force_matching`: chi^2 (Eq. 7) and chi^2_BM (Eq. 8);
 - :mod:`.tables`: tables as LaTeX and HTML with significant figures;
-- :mod:`.cg_forces`: forces of a CG model on given bead configurations with LAMMPS.
 
 Functions take arrays in GROMACS units (nm, kJ/mol, kJ/mol/nm) and return arrays; engine calls and
-files are confined to :mod:`.rerun` and :mod:`.cg_forces`.
+files are confined to :mod:`.rerun` (forces of a CG model come from :mod:`cgbench.engines.lammps.forces`).
 """
 
 from .constraints import BondGeometry, bond_neighbours
 from .divergence import BootstrapJS, bootstrap_js, bootstrap_js_many, js_divergence, js_saturated
 from .force_matching import ForceMatching, chi2, chi2_bm, chi2_per_frame, clash_frames
 from .forces import force_bin_edges, force_density, force_histograms, force_magnitudes, project_forces
-from .rdf import CloseContacts, close_contacts, element_rdfs, intermolecular_rdf, molecule_index
+from ..geometry.rdf import CloseContacts, close_contacts, element_rdfs, intermolecular_rdf, molecule_index
 from .ranking import Ranking, block_sensitivity, rank_models
 from .resampling import block_length, block_weights, percentile_interval
-from .rmsd import minimum_image_rmsd, reprojection_rmsd
+from ..mapping.projection import minimum_image_rmsd, reprojection_rmsd
 from .tables import html_table, latex_table
-from .transport import (SetDistances, bootstrap_distances, clash_spectrum, log_magnitudes, quantile_shifts,
-                        transport_distances)
+from .transport import (
+    SetDistances,
+    bootstrap_distances,
+    clash_spectrum,
+    log_magnitudes,
+    quantile_shifts,
+    transport_distances,
+)
 
 __all__ = [
     "BondGeometry",

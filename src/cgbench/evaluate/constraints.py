@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 
 __all__ = ["BondGeometry", "bond_neighbours"]
 

@@ -41,46 +41,15 @@ reference resample.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import rel_entr
 
-from cgbench.errors import CgbenchError
+from cgbench.geometry.distributions import js_divergence
+from cgbench.core.errors import CgbenchError
 from cgbench.evaluate.resampling import stream
 
 __all__ = ["SATURATION", "js_divergence", "js_saturated", "BootstrapJS", "bootstrap_js", "bootstrap_js_many"]
 
 #: JS at or above this fraction of its bound ln 2 is flagged as saturated.
 SATURATION = 0.95
-
-
-def js_divergence(p, q, axis=-1):
-    """Jensen-Shannon divergence in nats along ``axis`` (see the module docstring), vectorised.
-
-    Parameters
-    ----------
-    p, q : array_like, broadcastable shapes (..., n_bins, ...)
-        Non-negative weights per bin (counts or densities on equal bins); each slice along
-        ``axis`` is normalised to sum to 1 first.
-    axis : int
-
-    Returns
-    -------
-    float or ndarray
-        JS in [0, ln 2], one value per slice.
-    """
-    p = np.asarray(p, dtype=float)
-    q = np.asarray(q, dtype=float)
-    if not (np.isfinite(p).all() and np.isfinite(q).all()) or np.any(p < 0) or np.any(q < 0):
-        raise CgbenchError("p and q must be finite and non-negative")
-    sp = p.sum(axis=axis, keepdims=True)
-    sq = q.sum(axis=axis, keepdims=True)
-    if np.any(sp <= 0) or np.any(sq <= 0):
-        raise CgbenchError("p and q must each have positive mass")
-    p, q = np.broadcast_arrays(p / sp, q / sq)
-    m = 0.5 * (p + q)
-    js = 0.5 * rel_entr(p, m).sum(axis=axis) + 0.5 * rel_entr(q, m).sum(axis=axis)
-    # rounding can step a hair outside [0, ln 2]; the bounds are exact in exact arithmetic
-    js = np.clip(js, 0.0, np.log(2.0))
-    return float(js) if js.ndim == 0 else js
 
 
 def js_saturated(js, fraction=SATURATION):

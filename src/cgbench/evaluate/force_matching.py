@@ -18,7 +18,7 @@ The AA forces must be **net** bead forces, :math:`\sum_{i \in \Psi_I} f_i`
 (:func:`cgbench.evaluate.forces.project_forces` with ``kind="net"``): that is the force a CG force
 field models and what multiscale force matching compares; Eq. 6's mean force is smaller by the
 number of atoms per bead and does not enter here. CG forces come from the CG model evaluated on
-the same bead configurations (:func:`cgbench.evaluate.cg_forces.cg_forces`).
+the same bead configurations (:func:`cgbench.engines.lammps.forces.cg_forces`).
 
 Two variants for backmapped ensembles that clash or that a model cannot be charged for in full:
 
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 
 __all__ = ["chi2", "chi2_per_frame", "ForceMatching", "chi2_bm", "clash_frames"]
 

@@ -17,8 +17,8 @@ same bins and a new test set never moves them.
 
 import numpy as np
 
-from cgbench.errors import CgbenchError
-from cgbench.mapping import map_forces
+from cgbench.core.errors import CgbenchError
+from cgbench.molecule.mapping import map_forces
 
 __all__ = [
     "PROJECTIONS",
@@ -44,7 +44,7 @@ def project_forces(f, membership, kind="mean"):
     f : ndarray, shape (..., n_molecules * n_atoms, 3), kJ/mol/nm
         Atom forces, molecule after molecule.
     membership : ndarray, shape (n_beads, n_atoms)
-        0/1 matrix of one molecule, :meth:`cgbench.mapping.Mapping.membership`.
+        0/1 matrix of one molecule, :meth:`cgbench.molecule.mapping.Mapping.membership`.
     kind : {"mean", "net"}
 
     Returns

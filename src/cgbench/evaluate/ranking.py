@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 from cgbench.evaluate.resampling import block_length, percentile_interval
 from cgbench.evaluate.transport import MEASURES, replicate_distances
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cgbench.errors import CgbenchError, EngineError
-from cgbench.gromacs import Gromacs, read_edr, tail, write_gro
+from cgbench.core.errors import CgbenchError, EngineError
+from cgbench.engines.gromacs import Gromacs, read_edr, tail, write_gro
 
 __all__ = ["RERUN_OUTPUT", "rerun_mdp", "write_rerun_frames", "read_rerun_forces", "RerunForces", "rerun_forces"]
 
@@ -157,7 +157,7 @@ def rerun_forces(positions, box, mdp, top, atom_names, resname, workdir, log=Non
     top : path
         System topology (``.top``) with ``n_molecules`` molecules.
     atom_names : sequence of str
-        One molecule's atom names (:attr:`cgbench.topology.Topology.atom_names`).
+        One molecule's atom names (:attr:`cgbench.molecule.topology.Topology.atom_names`).
     resname : str
     workdir : path
         Scratch directory (created); holds the rerun's inputs and outputs afterwards.
@@ -167,7 +167,7 @@ def rerun_forces(positions, box, mdp, top, atom_names, resname, workdir, log=Non
     executable : str
         ``gmx`` or ``gmx_mpi``.
     allow : sequence of str
-        grompp warnings to accept, by phrase (see :meth:`cgbench.gromacs.Gromacs.grompp`).
+        grompp warnings to accept, by phrase (see :meth:`cgbench.engines.gromacs.Gromacs.grompp`).
 
     Returns
     -------

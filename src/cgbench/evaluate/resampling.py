@@ -37,7 +37,7 @@ import zlib
 
 import numpy as np
 
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 
 __all__ = ["stream", "block_length", "block_weights", "expanded_level", "percentile_interval"]
 

@@ -47,7 +47,7 @@ import numpy as np
 from scipy import sparse
 from scipy.stats import energy_distance, wasserstein_distance
 
-from cgbench.errors import CgbenchError
+from cgbench.core.errors import CgbenchError
 from cgbench.evaluate.resampling import block_length, block_weights, stream
 
 __all__ = [
@@ -89,7 +89,7 @@ def log_magnitudes(magnitudes, nonfinite_above=np.inf):
         :func:`cgbench.evaluate.forces.force_magnitudes`.
     nonfinite_above : float, kJ/mol/nm
         Magnitudes at or above this count as non-finite too: the marker a caller gave forces that
-        came out non-finite (e.g. :data:`cgbench.evaluate_stage.CLASH_FORCE`).
+        came out non-finite (e.g. :data:`cgbench.stages.evaluate.CLASH_FORCE`).
 
     Returns
     -------

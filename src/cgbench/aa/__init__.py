@@ -1,0 +1,2 @@
+"""The all-atom reference: the protocol of its runs and what they measured.
+"""

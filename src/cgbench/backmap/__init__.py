@@ -1,0 +1,2 @@
+"""Backmapping CG frames to atoms: the test sets, deep backmapping (DBM) and the EM baseline.
+"""

@@ -1,0 +1,2 @@
+"""Bonded CG interactions: Boltzmann inversion, direct Boltzmann inversion (DBI), the bonded-term types.
+"""

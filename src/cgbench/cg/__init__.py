@@ -1,0 +1,2 @@
+"""CG models: built from the bonded terms and pair potentials, rescaled, run, compared with the reference.
+"""

@@ -1,0 +1,2 @@
+"""The ground floor: units, errors, logging, configuration, file locations, wall-time limits.
+"""

@@ -1,0 +1,2 @@
+"""AA frames mapped to beads: the reference distributions, and re-projection of backmapped frames.
+"""

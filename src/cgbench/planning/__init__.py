@@ -1,0 +1,2 @@
+"""What the workflow plans before any job runs: the molecule's outline, config checks, cost estimates.
+"""
