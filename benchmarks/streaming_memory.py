@@ -29,25 +29,15 @@ import time
 
 import numpy as np
 
+# run as a script, so its folder is on the path
+from paper_scale import peak_rss_mb
+
 ROOT = Path(__file__).resolve().parents[1]
 #: Atoms per nm^3 in liquid TMBT (about 1.15 g/cm^3 at 537 g/mol, 69 atoms a molecule).
 ATOM_DENSITY = 85.0
 #: The demo's ``cg`` histogram settings.
 BINS = {"bond_bin_nm": 0.002, "bond_max_nm": 1.0, "angle_bin_deg": 1.0, "dihedral_bin_deg": 2.0,
         "rdf_bin_nm": 0.01, "cutoff_nm": 1.2}
-
-
-def peak_rss_mb():
-    """Peak resident memory of this process, MB (VmHWM; ru_maxrss where /proc is missing)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def write_inputs(d, n_molecules, n_frames, seed):
