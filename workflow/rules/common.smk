@@ -168,7 +168,9 @@ def evaluate_aa_runtime_min(wildcards, attempt):
 
 def evaluate_set_runtime_min(wildcards, attempt):
     """Walltime of evaluating one backmapped test set, from the measured rate."""
-    hours = cgcost.evaluate_core_hours(AA["n_molecules"], config["testsets"]["n_frames"])
+    hours = cgcost.evaluate_core_hours(
+        AA["n_molecules"], config["testsets"]["n_frames"]
+    )
     return attempt * cgcost.runtime_min(hours, config["threads"]["md"], cap=MAX_RUNTIME)
 
 
