@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from cgbench.molecule.cgtopology import CGTopology
-from cgbench.stages.evaluate import CLASH_FORCE, summarise, summary_html
+from cgbench.evaluate.reduction import CLASH_FORCE
+from cgbench.evaluate.summary import summary_html
+from cgbench.stages.evaluate import summarise
 from cgbench.engines.trajectory import Frames, write_frames
 
 N_MOL, TYPES, BONDS = 2, ["T", "A", "A"], [(0, 1), (1, 2)]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cgbench.core.elements import hill_formula
+from cgbench.core.elements import element_pairs, hill_formula
 from cgbench.planning import plan
 from cgbench.core.config import validate
 from cgbench.core.errors import MoleculeError
@@ -46,7 +46,7 @@ def test_rdf_pairs_come_from_config_then_molecule_then_its_elements():
     assert plan.rdf_pairs(config(TMBT), tmbt) == ["C-C", "C-N", "N-N"]
     assert plan.rdf_pairs(config(TPB), tpb) == ["C-C"]
     assert plan.rdf_pairs(config(TMBT, evaluate={"rdf_pairs": ["N-N"]}), tmbt) == ["N-N"]
-    assert plan.element_pairs(["C", "N", "O"]) == ["C-C", "C-N", "C-O", "N-N", "N-O", "O-O"]
+    assert element_pairs(["C", "N", "O"]) == ["C-C", "C-N", "C-O", "N-N", "N-O", "O-O"]
 
 
 def test_a_pair_of_an_element_the_molecule_lacks_is_a_problem_naming_the_key():

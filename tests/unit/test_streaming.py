@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from cgbench.backmap import testsets
+from cgbench.evaluate import reduction
 from cgbench.stages import backmap as backmap_stage, evaluate as evaluate_stage
 from cgbench.mapping.reference import ReferenceDistributions, map_trajectory, reference_table
 from cgbench.stages.mapping import map_files
@@ -231,11 +232,10 @@ def _assert_reductions_equal(got, want):
 @pytest.mark.parametrize("chunk", [1, 2, 3, None])
 def test_evaluation_streams(aa_files, tmbt, tmbt_files, in_memory, tmp_path, monkeypatch, chunk):
     fake = FakeRerun()
-    monkeypatch.setattr(evaluate_stage, "rerun_forces", fake)
+    monkeypatch.setattr(reduction, "rerun_forces", fake)
     top, mp = tmbt.topology, tmbt.mapping
     aa = read_frames(*aa_files, forces=False)
-    want = evaluate_stage.reduce_aa(aa.positions, aa.box, top, mp, N_MOL, "nvt.mdp", "topol.top", tmp_path,
-                                    SETTINGS)
+    want = reduction.reduce_aa(aa.positions, aa.box, top, mp, N_MOL, "nvt.mdp", "topol.top", tmp_path, SETTINGS)
     assert want["nonfinite_atom_forces"].any() and not want["nonfinite_atom_forces"].all()
     assert all(want[f"rdf_{p}"].max() > 0 for p in ("C-C", "C-N"))
     fake.calls.clear()
@@ -246,8 +246,8 @@ def test_evaluation_streams(aa_files, tmbt, tmbt_files, in_memory, tmp_path, mon
     _assert_reductions_equal(dict(np.load(tmp_path / "aa.npz")), want)
 
     # a backmapped set: the AA frames as the backmap, their mapping as its CG input
-    want = evaluate_stage.reduce_aa(aa.positions, aa.box, top, mp, N_MOL, "nvt.mdp", "topol.top", tmp_path,
-                                    SETTINGS, cg_input=read_frames(in_memory.gro, in_memory.trr).positions)
+    want = reduction.reduce_aa(aa.positions, aa.box, top, mp, N_MOL, "nvt.mdp", "topol.top", tmp_path,
+                               SETTINGS, cg_input=read_frames(in_memory.gro, in_memory.trr).positions)
     evaluate_stage.evaluate_set(*aa_files, in_memory.gro, in_memory.trr, *args, {"npz": tmp_path / "set.npz"},
                                 chunk=chunk)
     _assert_reductions_equal(dict(np.load(tmp_path / "set.npz")), want)

@@ -18,9 +18,16 @@ One idea per module:
   bonds);
 - :mod:`.force_matching`: chi^2 (Eq. 7) and chi^2_BM (Eq. 8);
 - :mod:`.tables`: tables as LaTeX and HTML with significant figures;
+- :mod:`.reduction`: AA frames reduced to bead forces, RDFs, clashes and re-projection RMSD, a
+  chunk of frames at a time;
+- :mod:`.study_tables`: the study's Tables 1 and 2;
+- :mod:`.comparison`: distances per method and bead group, and the rankings they support;
+- :mod:`.force_matching_table`: chi^2 and chi^2_BM of every model and method, with clash frames,
+  perpendicular components and the re-projection flag;
+- :mod:`.summary`: the verdict and the readings of the tables in words, as HTML.
 
 Functions take arrays in GROMACS units (nm, kJ/mol, kJ/mol/nm) and return arrays; engine calls and
-files are confined to :mod:`.rerun` (forces of a CG model come from :mod:`cgbench.engines.lammps.forces`).
+files are confined to :mod:`.rerun` (and :mod:`.reduction`, which calls it) (forces of a CG model come from :mod:`cgbench.engines.lammps.forces`).
 """
 
 from .constraints import BondGeometry, bond_neighbours

@@ -89,7 +89,7 @@ def log_magnitudes(magnitudes, nonfinite_above=np.inf):
         :func:`cgbench.evaluate.forces.force_magnitudes`.
     nonfinite_above : float, kJ/mol/nm
         Magnitudes at or above this count as non-finite too: the marker a caller gave forces that
-        came out non-finite (e.g. :data:`cgbench.stages.evaluate.CLASH_FORCE`).
+        came out non-finite (e.g. :data:`cgbench.evaluate.reduction.CLASH_FORCE`).
 
     Returns
     -------

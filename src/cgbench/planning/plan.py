@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from ..molecule import cgtopology
-from ..core.elements import SYMBOLS, hill_formula
+from ..core.elements import SYMBOLS, element_pairs, hill_formula
 
 
 
@@ -66,11 +66,6 @@ def outline(spec_path):
         rdf_pairs=spec.rdf_pairs,
         dbm_model=str(spec.dbm_model) if spec.dbm_model else None,
     )
-
-
-def element_pairs(heavy_elements):
-    """Every pair of the given elements, each once (C-C, C-N, N-N for C and N)."""
-    return [f"{a}-{b}" for a, b in itertools.combinations_with_replacement(heavy_elements, 2)]
 
 
 def rdf_pairs(config, out):
