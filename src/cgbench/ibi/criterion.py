@@ -9,7 +9,7 @@ is at most that pair's tolerance and the iteration's mean pressure lies within
 of the last ``hold_iterations`` iterations (one noisy iteration that happens to pass is not
 convergence).
 
-The module needs only numpy, because ``csg_inverse`` runs it after every iteration as a
+The module needs only numpy at import, because ``csg_inverse`` runs it after every iteration as a
 ``convergence_check`` script of our own (:func:`main`): a file named ``stop`` in the step directory
 ends VOTCA's loop, and :func:`cgbench.ibi.run_chunk` then writes ``done`` in the main directory,
 after which every later chunk of the loop is a no-op. The same script stops the loop at once when an iteration diverged
@@ -26,7 +26,7 @@ import sys
 import numpy as np
 
 from ..core.units import BAR_TO_ATM
-from ..core.errors import InputError
+from ..core.errors import CgbenchError, InputError
 
 __all__ = [
     "Criterion",
@@ -157,17 +157,41 @@ def verdict(state):
     if crit.pressure_tolerance_bar is not None:
         wanted.append(f"pressure within {crit.pressure_tolerance_bar:g} bar of {crit.p_target_bar:g} bar")
     over = f" over {crit.hold_iterations} consecutive iterations" if crit.hold_iterations > 1 else ""
+    noise = _noise_sentence(crit, final, converged=bool(state.get("converged")))
     if not state.get("checked"):
         return (f"IBI: no convergence criterion was set, so the pair potentials are not known to match their targets "
                 f"after {state.get('iterations', 0)} iterations (final: {measured}).")
     if state.get("converged"):
         how = "stopped early" if state.get("stopped_early") else "ran its budget"
         return (f"IBI converged: {' and '.join(wanted)}{over} held from iteration {state['first_met']} "
-                f"({how}; final: {measured}).")
+                f"({how}; final: {measured}).{noise}")
     return (f"IBI did NOT converge: the budget of {state.get('iterations_max')} iterations ended before "
             f"{' and '.join(wanted)}{over} held (final: {measured}; missing: {'; '.join(state.get('failing', []))}). "
             f"The CG models are not converged: their pair potentials miss the targets they were fitted to, and "
-            f"differences between models include this IBI error.")
+            f"differences between models include this IBI error.{noise}")
+
+
+def _noise_sentence(crit, final, converged):
+    """What the last iteration's sampling noise says about its RDF distances ('' when not recorded).
+
+    A pair whose distance exceeds its tolerance by less than its noise is named: one iteration
+    cannot tell whether its potential misses the target or the run was too short to show it.
+    """
+    noise = final.get("rdf_noise_nm") or {}
+    if not noise:
+        return ""
+    text = (" Sampling noise of the last iteration's RDF distances, from the two halves of its run: "
+            + ", ".join(f"{pair} {v:.2g}" for pair, v in noise.items()) + " nm.")
+    if converged:
+        return text
+    close = [pair for pair, d in (final.get("rdf_l2_nm") or {}).items()
+             if pair in noise and crit.tolerance(pair) is not None and crit.tolerance(pair) < d <= crit.tolerance(pair) + noise[pair]]
+    if close:
+        text += (f" {', '.join(close)} {'misses' if len(close) == 1 else 'miss'} the tolerance by less than "
+                 f"{'its' if len(close) == 1 else 'their'} own sampling noise: this run cannot tell whether "
+                 f"{'that potential meets its target' if len(close) == 1 else 'those potentials meet their targets'}; "
+                 f"longer iterations (ibi.run_ps) or more molecules would.")
+    return text
 
 
 def rdf_distance(r, g, g_ref, order=2):
@@ -233,7 +257,26 @@ def step_state(workdir, iteration, meta=None):
         diverged = f"|pressure| = {abs(p):.4g} bar exceeds the bound {bound:.4g} bar"
     ok, failing = crit.holds(rdf_l2, p) if diverged is None else (False, [diverged])
     return {"iteration": int(iteration), "rdf_l2": rdf_l2, "pressure_bar": p, "holds": bool(ok),
-            "failing": failing, "diverged": diverged}
+            "failing": failing, "diverged": diverged,
+            "rdf_noise": _noise(step, meta) if diverged is None else {}}
+
+
+def _noise(step, meta):
+    """Each pair's split-half sampling noise (:mod:`cgbench.ibi.noise`), or {} when it cannot be had.
+
+    Needs the iteration's dump and a set-up record that names the bead types (older loops lack
+    them); a box too small for one bin, or too few frames, leaves the noise out, not the check.
+    """
+    if "bead_types" not in meta or not (step / "traj.dump").exists():
+        return {}
+    from .noise import iteration_noise
+
+    pairs = {p["key"]: float(p["step_nm"]) for p in meta["pairs"] if "step_nm" in p}
+    try:
+        return iteration_noise(step, meta["bead_types"], int(meta["n_molecules"]), pairs,
+                               float(meta["ibi"]["cutoff_nm"]))
+    except CgbenchError:
+        return {}
 
 
 def main(argv=None):

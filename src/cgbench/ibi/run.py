@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..engines import votca
 from ..engines import lammps
-from .criterion import Criterion, converged, rdf_distance
+from .criterion import CHECK_FILE, Criterion, converged, rdf_distance
 from ..core.errors import CgbenchError, EngineError
 from .settings import CSG_OUTPUT, LAMMPS_LOG, META, PRESSURE, SCRIPTS, SETTINGS, STEP, TIMING, IBIDivergence
 from .setup import _write_votca_scripts
@@ -299,7 +299,8 @@ def convergence_state(workdir, table=None):
         ``criterion`` (its settings), ``checked`` (False when it checks nothing), ``converged``
         (held over the last ``hold_iterations`` iterations), ``first_met`` (first iteration at
         which it held, or None), ``iterations`` (last finished), ``iterations_max``,
-        ``stopped_early``, ``final`` (``rdf_l2_nm`` per pair, ``pressure_bar``), ``failing`` (what
+        ``stopped_early``, ``final`` (``rdf_l2_nm`` per pair, ``pressure_bar``, and ``rdf_noise_nm``
+        per pair when every pair's noise was recorded), ``failing`` (what
         misses the criterion in the last iteration).
     """
     workdir = Path(workdir)
@@ -314,6 +315,9 @@ def convergence_state(workdir, table=None):
         last = table[table["iteration"] == its[-1]]
         final = {"rdf_l2_nm": dict(zip(last["pair"], last["rdf_l2"].astype(float))),
                  "pressure_bar": float(last["pressure_bar"].iloc[0])}
+        noise = last["rdf_noise"].astype(float) if "rdf_noise" in last else None
+        if noise is not None and np.isfinite(noise).all():
+            final["rdf_noise_nm"] = dict(zip(last["pair"], noise))
         failing = crit.holds(final["rdf_l2_nm"], final["pressure_bar"])[1] if crit.active else ["no criterion set"]
     ok = bool(crit.active and converged(met, crit.hold_iterations))
     first = next((int(i) for i, m in zip(its, met) if m), None)
@@ -356,6 +360,8 @@ def collect(workdir):
     iteration, pair (``T-A``),
     rdf_l2 : :math:`\\int_0^{r_c} (g - g_\\mathrm{ref})^2 dr`, nm,
     rdf_l1 : :math:`\\int_0^{r_c} |g - g_\\mathrm{ref}| dr`, nm,
+    rdf_noise : the part of ``rdf_l2`` the iteration's sampling alone gives, from the two halves of
+        its run (:mod:`cgbench.ibi.noise`; NaN where the check did not record it), nm,
     votca_convergence : VOTCA's ``<name>.conv`` (:math:`\\sum_i |g_i - g_{\\mathrm{ref},i}|` over its grid),
     pressure_bar : the iteration's mean pressure,
     wall_s : wall time of the iteration (NaN if not run by :func:`run_chunk`),
@@ -375,6 +381,8 @@ def collect(workdir):
         step = workdir / f"step_{it:03d}"
         p = _iteration_pressure_bar(step)
         loop_s, total_s = _lammps_times(step / LAMMPS_LOG)
+        check = json.loads((step / CHECK_FILE).read_text()) if (step / CHECK_FILE).exists() else {}
+        noise = check.get("rdf_noise") or {}
         first = len(rows)
         for pair in meta["pairs"]:
             name = pair["name"]
@@ -390,6 +398,7 @@ def collect(workdir):
                     "pair": pair["key"],
                     "rdf_l2": rdf_distance(r, g, g_ref, 2),
                     "rdf_l1": rdf_distance(r, g, g_ref, 1),
+                    "rdf_noise": float(noise.get(pair["key"], float("nan"))),
                     "votca_convergence": conv,
                     "pressure_bar": p,
                     "wall_s": timing.get(it, float("nan")),
@@ -406,6 +415,7 @@ def collect(workdir):
         "pair",
         "rdf_l2",
         "rdf_l1",
+        "rdf_noise",
         "votca_convergence",
         "pressure_bar",
         "wall_s",

@@ -225,7 +225,8 @@ def setup(
         scriptpath=scriptpath,
     )
     meta = {
-        "pairs": [{"name": p.name, "key": k, "target": p.target} for p, k in zip(pairs, targets)],
+        "pairs": [{"name": p.name, "key": k, "target": p.target, "step_nm": p.step_nm} for p, k in zip(pairs, targets)],
+        "bead_types": list(top.bead_types),
         "temperature_K": md.temperature_K,
         "md": asdict(md),
         "ibi": asdict(settings),

@@ -110,13 +110,17 @@ def plot_convergence(conv, pots, path, state=None):
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for pair, g in conv.groupby("pair", sort=False):
         (line,) = axes[0].semilogy(g["iteration"], g["rdf_l2"], "o-", ms=3, label=pair)
+        if "rdf_noise" in g and g["rdf_noise"].notna().any():
+            axes[0].semilogy(g["iteration"], g["rdf_noise"], ":", color=line.get_color(), lw=1)
         tol = crit.tolerance(pair)
         if tol is not None:
             axes[0].axhline(tol, color=line.get_color(), ls="--", lw=0.8)
+    noise = "rdf_noise" in conv and conv["rdf_noise"].notna().any()
     axes[0].set_xlabel("iteration")
     axes[0].set_ylabel(r"$\int (g - g_\mathrm{ref})^2 dr$ (nm)")
     # above the panel: inside, it hides the noisiest pair's points
-    axes[0].legend(title="dashed: criterion" if crit.active else None, loc="lower center",
+    keys = (["dashed: criterion"] if crit.active else []) + (["dotted: sampling noise"] if noise else [])
+    axes[0].legend(title=", ".join(keys) or None, loc="lower center",
                    bbox_to_anchor=(0.5, 1.0), ncol=conv["pair"].nunique(), fontsize="small",
                    title_fontsize="small", frameon=False)
     p = conv.groupby("iteration")["pressure_bar"].first()
