@@ -378,6 +378,9 @@ def test_criterion_stops_the_loop_early_and_later_chunks_pass_it_on(options_loop
     assert (wd / "step_002" / "stop").exists() and not (wd / "step_001" / "stop").exists()
     checks = [json.loads((wd / f"step_{i:03d}" / "cgbench_check.json").read_text()) for i in (1, 2)]
     assert [c["holds"] for c in checks] == [True, True] and [c["converged"] for c in checks] == [False, True]
+    # each check measured every pair's sampling noise from the two halves of its iteration's run
+    for c in checks:
+        assert set(c["rdf_noise"]) == {"T-T", "T-A", "A-A"} and all(v > 0 for v in c["rdf_noise"].values())
     # what csg_inverse's check saw is what collect reports
     table = options_loop["table"]
     for c in checks:
