@@ -27,28 +27,35 @@ outputs of a failed job; a loop directory must survive a killed chunk):
    units for the production runs.
 """
 
-from .criterion import rdf_distance
-from .run import check_iteration, collect, completed_iterations, convergence_state, is_done, pair_potentials, run_chunk
-from .settings import (
-    CHECK_TYPE,
-    CONF_OUT,
-    CSG_OUTPUT,
-    DATA,
-    LAMMPS_LOG,
-    META,
-    PRESSURE,
-    SCRIPT,
-    SCRIPTS,
-    SETTINGS,
-    STEP,
-    TIMING,
-    TOPOLOGY,
-    TRAJ,
-    IBIDivergence,
-    IBISettings,
-)
-from .setup import setup
-from .targets import CORE_KT, initial_potential, resample_target, smooth_121, votca_like_pair_factor
+from importlib import import_module
+
+# Names and the module that holds each, imported on first use (PEP 562): csg_inverse starts
+# ``python -m cgbench.ibi.criterion`` after every iteration, and importing the whole package (LAMMPS
+# inputs, SciPy's signal module for Boltzmann inversion, pandas) would cost it about 1.5 s each time.
+_WHERE = {
+    "rdf_distance": "criterion",
+    **dict.fromkeys(["check_iteration", "collect", "completed_iterations", "convergence_state", "is_done",
+                     "pair_potentials", "run_chunk"], "run"),
+    **dict.fromkeys(["CHECK_TYPE", "CONF_OUT", "CSG_OUTPUT", "DATA", "LAMMPS_LOG", "META", "PRESSURE", "SCRIPT",
+                     "SCRIPTS", "SETTINGS", "STEP", "TIMING", "TOPOLOGY", "TRAJ", "IBIDivergence", "IBISettings"],
+                    "settings"),
+    "setup": "setup",
+    **dict.fromkeys(["CORE_KT", "initial_potential", "resample_target", "smooth_121", "votca_like_pair_factor"],
+                    "targets"),
+}
+
+
+def __getattr__(name):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "IBISettings",
