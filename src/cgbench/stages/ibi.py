@@ -138,6 +138,9 @@ def plot_convergence(conv, pots, path, state=None):
         title = (f"converged: criterion met from iteration {state['first_met']}" if state["converged"]
                  else f"NOT converged after {state['iterations']} iterations")
         fig.suptitle(title, color="black" if state["converged"] else "tab:red")
+    # linear within a few hundred bar of the target, logarithmic beyond: the first iterations'
+    # thousands of bar would otherwise flatten the criterion's window
+    axes[1].set_yscale("symlog", linthresh=max(300.0, 3 * (crit.pressure_tolerance_bar or 0.0)))
     axes[1].set_xlabel("iteration")
     axes[1].set_ylabel("pressure (bar)")
     for pair, (r, U, _F) in pots.items():
