@@ -27,6 +27,7 @@ import numpy as np
 from ..core.errors import InputError
 from ..engines.lammps.data import read_dump
 from ..geometry.rdf import intermolecular_rdf
+from .criterion import rdf_distance
 
 __all__ = ["split_half_noise", "iteration_noise"]
 
@@ -64,9 +65,7 @@ def split_half_noise(x, box, bead_types, molecule, pairs, r_max_nm):
             raise InputError(f"{key}: the box ({box.min():.3g} nm) is too small for one {step} nm bin")
         g = [intermolecular_rdf(x[s], box[s], types == a, types == b, molecule, r_max=bins * step, bins=bins)
              for s in (slice(0, half), slice(half, None))]
-        r = g[0][0]
-        d = (g[0][1] - g[1][1]) ** 2
-        out[key] = float(np.sum(0.5 * (d[1:] + d[:-1]) * np.diff(r))) / 4.0
+        out[key] = rdf_distance(g[0][0], g[0][1], g[1][1]) / 4.0
     return out
 
 

@@ -165,7 +165,8 @@ def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0, dbm_
 
         bonds = CGTopology.from_dict(json.loads(Path(cg_topology).read_text())).indices("bonds")
     geometry = {}
-    for model, files in (testset_frames or {}).items():
+    # the bond directions of Eq. 8's second term: only read where there are bonds to take them from
+    for model, files in (testset_frames or {}).items() if bonds is not None else ():
         frames = read_frames(*files, forces=False)
         geometry[model] = (frames.positions, frames.box)
     chi = force_matching_table({m: np.load(p) for m, p in cgforce_npz.items()}, mapped, data, methods,
