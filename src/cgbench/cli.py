@@ -53,7 +53,8 @@ def backmap(args):
     if len(args.output) > len(args.input):
         raise CgbenchError("an output trajectory needs an input trajectory")
     bm = Backmapper(model, args.n_gibbs, args.candidates, "project" if args.project else "none",
-                    args.batch_size, None, args.seed, args.selection, args.temperature)
+                    args.batch_size, None, args.seed, args.selection, args.temperature, args.repair,
+                    args.repair_candidates, args.clash_kt)
     chunks = frame_chunks(*args.input, chunk=args.chunk)
     n_frames = next(chunks)
     out_traj = args.output[1] if len(args.output) > 1 else None
@@ -92,7 +93,12 @@ def main(argv=None):
     b.add_argument("--project", action="store_true", help="translate each bead's atoms onto its CG bead")
     b.add_argument("--selection", choices=["min", "boltzmann"], default="min",
                    help="keep the lowest-energy candidate, or draw one at --temperature")
-    b.add_argument("--temperature", type=float, default=450.0, help="K, for --selection boltzmann")
+    b.add_argument("--temperature", type=float, default=450.0, help="K, for --selection boltzmann and --clash-kT")
+    b.add_argument("--repair", type=int, default=0,
+                   help="sweeps that regenerate only the beads with an atom in a clash (default 0)")
+    b.add_argument("--repair-candidates", type=int, default=8, help="candidates per repaired bead (default 8)")
+    b.add_argument("--clash-kT", dest="clash_kt", type=float, default=10.0,
+                   help="LJ pair energy, in kT, above which an atom is in a clash (default 10)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--chunk", type=int, default=1, help="frames backmapped together (default 1)")
     b.add_argument("--batch-size", type=int, default=512, help="samples per network call")

@@ -11,6 +11,7 @@ import torch
 
 from cgbench.backmap.dbm.energy import ForceField, dihedral, lj_energy, rb_energy
 from cgbench.backmap.dbm.frames import EnvironmentBuilder
+from cgbench.geometry.pbc import minimum_image
 from dbm_testdata import one_torch_thread, synthetic_frames, tmbt_spec
 
 
@@ -87,3 +88,47 @@ def test_energy_gradient_is_finite_for_collapsed_atoms(system):
     e = sum(ff.local(torch.cat([collapsed, env.atom_pos[:, K:]], 1), env, K).values())
     (g,) = torch.autograd.grad(e.sum(), collapsed)
     assert torch.isfinite(e).all() and torch.isfinite(g).all()
+
+
+def test_worst_contact_is_each_atoms_largest_lennard_jones_pair_energy(system):
+    """Against the same pairs found in the whole periodic system, by global atom index."""
+    spec, fr = system
+    ff = ForceField(spec, cutoff=1.0, r_min=0.2).double()  # the prior's soft core must not apply here
+    X = fr.x[0].astype(float).copy()
+    box = fr.box[0].astype(float)
+    n = spec.n_atoms
+    # pull the nearest atom of another molecule to 0.12 nm of bead 0's first atom: a hard overlap
+    gi = int(spec.bead_atoms[0, 0])
+    d = minimum_image(torch.as_tensor(X - X[gi]), torch.as_tensor(box)).numpy()
+    r = np.linalg.norm(d, axis=-1)
+    r[:n] = np.inf
+    gj = int(np.argmin(r))
+    X[gj] = X[gi] + d[gj] * 0.12 / r[gj]
+    R = torch.as_tensor(fr.r, **D)
+    Xt = torch.as_tensor(X[None], **D)
+    bt = torch.as_tensor(fr.box, **D)
+    env = EnvironmentBuilder(spec, 1.9, 64)(R, Xt, bt, torch.tensor([0, 0]), torch.tensor([0, spec.n_beads + 1]))
+    K = spec.max_atoms
+    got = ff.worst_contact(env.atom_pos, env, K).numpy()
+    dist = spec.graph_distance()
+    pair14 = {tuple(p) for p in spec.pairs} | {tuple(p[::-1]) for p in spec.pairs}
+    for b in range(2):
+        for s in range(K):
+            if not env.atom_mask[b, s]:
+                continue
+            gi = int(env.atom_global[b, s])
+            d = minimum_image(torch.as_tensor(X - X[gi]), torch.as_tensor(box)).norm(dim=-1).numpy()
+            best = -np.inf
+            for gj in range(len(X)):
+                ai, aj, same = gi % n, gj % n, gi // n == gj // n
+                if gj == gi or (same and dist[ai, aj] <= 3 and (ai, aj) not in pair14):
+                    continue
+                is14 = same and (ai, aj) in pair14
+                if not is14 and d[gj] >= 1.0:
+                    continue
+                sig = np.sqrt(spec.sigma[ai] * spec.sigma[aj])
+                eps = np.sqrt(spec.epsilon[ai] * spec.epsilon[aj])
+                e = 4 * eps * ((sig / d[gj]) ** 12 - (sig / d[gj]) ** 6) * (spec.fudge_lj if is14 else 1.0)
+                best = max(best, e)
+            assert got[b, s] == pytest.approx(best, rel=1e-5, abs=1e-5), (b, s)
+    assert got.max() > 1e4  # the overlap shows its full repulsion

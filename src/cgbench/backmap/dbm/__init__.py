@@ -41,7 +41,8 @@ TRAINER_DEFAULTS = dict(epochs=40, accelerator="auto", devices=1, progress_bar=T
                         threads=None, checkpoint_minutes=15, init_from=None)
 #: Backmapping keys (see :class:`Backmapper`); ``accelerator`` is "auto", "cpu" or "cuda".
 BACKMAP_DEFAULTS = dict(n_gibbs=2, n_candidates=4, consistency="none", batch_size=512, conflict_cutoff_nm=None,
-                        seed=0, accelerator="auto", threads=None, selection="min", temperature_K=450.0)
+                        seed=0, accelerator="auto", threads=None, selection="min", temperature_K=450.0,
+                        n_repair=0, repair_candidates=8, clash_kT=10.0)
 
 
 def __getattr__(name):
@@ -346,7 +347,8 @@ def backmap(model, cg_structure, cg_trajectory, out_gro, out_xtc, params=None):
     net = load_model(model, p["accelerator"])
     r, box = read_trajectory(cg_structure, cg_trajectory)
     bm = Backmapper(net, p["n_gibbs"], p["n_candidates"], p["consistency"], p["batch_size"], p["conflict_cutoff_nm"],
-                    p["seed"], p["selection"], p["temperature_K"])
+                    p["seed"], p["selection"], p["temperature_K"], p["n_repair"], p["repair_candidates"],
+                    p["clash_kT"])
     x, info = bm.run(r, box)
     spec = net.spec
     write_trajectory(out_gro, out_xtc, x, box, spec.atom_names, spec.resname)

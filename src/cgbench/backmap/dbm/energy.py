@@ -296,6 +296,39 @@ class ForceField(torch.nn.Module):
             out[k] = v.sum(dim=(1, 2))
         return out
 
+    def worst_contact(self, env_pos, env, n_bead_atoms):
+        """Each central atom's largest Lennard-Jones pair energy, as GROMACS computes it (kJ/mol).
+
+        Every counted partner (environment atoms and the other atoms of the bead; 1-4 pairs scaled)
+        is considered, without the prior's linear continuation below ``r_min``: an overlap shows its
+        full repulsion. Atoms with no counted partner get -inf.
+
+        Parameters
+        ----------
+        env_pos : Tensor, shape (B, A, 3), nm
+        env : cgbench.backmap.dbm.frames.Environment
+        n_bead_atoms : int
+
+        Returns
+        -------
+        Tensor, shape (B, n_bead_atoms)
+        """
+        B, A, _ = env_pos.shape
+        K = n_bead_atoms
+        r = torch.linalg.norm(env_pos[:, :K, None, :] - env_pos[:, None, :, :], dim=-1)  # (B, K, A)
+        ai = env.atom_local[:, :K, None].expand(-1, -1, A)
+        aj = env.atom_local[:, None, :].expand(-1, K, -1)
+        same = env.atom_same[:, None, :].expand(-1, K, -1)
+        other = torch.arange(A, device=r.device)[None, :] != torch.arange(K, device=r.device)[:, None]
+        valid = env.atom_mask[:, :K, None] & env.atom_mask[:, None, :] & other[None]
+        is14 = same & self.pair14[ai, aj]
+        counted = valid & ((~(same & self.excluded[ai, aj]) & (r < self.cutoff)) | is14)
+        sig = torch.sqrt(self.sigma[ai] * self.sigma[aj])
+        eps = torch.sqrt(self.epsilon[ai] * self.epsilon[aj])
+        e = lj_energy(torch.where(counted, r, torch.ones_like(r)), sig, eps)
+        e = torch.where(is14, self.fudge_lj * e, e)
+        return torch.where(counted, e, torch.full_like(e, -np.inf)).amax(-1)
+
 
 def total(terms):
     """Sum of a dict of energy terms."""

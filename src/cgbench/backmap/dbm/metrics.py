@@ -125,6 +125,45 @@ def close_contacts(x, box, spec, r=0.1):
             "atom_fraction": int(cc.atoms_per_frame.sum()) / n_atoms}
 
 
+def clash_fraction(x, box, spec, temperature_K=450.0, clash_kT=10.0, cutoff=1.0):
+    """Fraction of atoms whose Lennard-Jones energy with some other atom exceeds ``clash_kT`` k_BT.
+
+    Pairs as GROMACS counts them for OPLS-AA (nrexcl 3, 1-4 pairs scaled by ``fudge_lj``, others
+    up to ``cutoff``), found with a periodic k-d tree: the same criterion as the backmapper's
+    (:meth:`cgbench.backmap.dbm.energy.ForceField.worst_contact`), computed independently of it.
+    """
+    from scipy.spatial import cKDTree
+
+    n = spec.n_atoms
+    near = spec.graph_distance() <= 3
+    is14 = np.zeros((n, n), bool)
+    is14[spec.pairs[:, 0], spec.pairs[:, 1]] = is14[spec.pairs[:, 1], spec.pairs[:, 0]] = True
+    e_max = clash_kT * 0.0083144626 * temperature_K
+    flagged = 0
+    for f in range(x.shape[0]):
+        L = np.asarray(box[f], float)
+        p = np.mod(np.asarray(x[f], float), L)
+        p[p >= L] = 0.0
+        ij = cKDTree(p, boxsize=L).query_pairs(cutoff, output_type="ndarray")
+        i, j = ij[:, 0], ij[:, 1]
+        ai, aj, same = i % n, j % n, i // n == j // n
+        keep = ~(same & near[ai, aj]) | (same & is14[ai, aj])
+        i, j, ai, aj, same = i[keep], j[keep], ai[keep], aj[keep], same[keep]
+        d = p[j] - p[i]
+        d -= L * np.round(d / L)
+        r = np.linalg.norm(d, axis=-1)
+        sig = np.sqrt(spec.sigma[ai] * spec.sigma[aj])
+        eps = np.sqrt(spec.epsilon[ai] * spec.epsilon[aj])
+        with np.errstate(divide="ignore", over="ignore"):
+            s6 = (sig / r) ** 6
+            e = 4 * eps * (s6 * s6 - s6) * np.where(same & is14[ai, aj], spec.fudge_lj, 1.0)
+        bad = np.zeros(len(p), bool)
+        hit = e > e_max
+        bad[i[hit]] = bad[j[hit]] = True
+        flagged += int(bad.sum())
+    return flagged / (x.shape[0] * x.shape[1])
+
+
 def evaluate(x_ref, box_ref, x, box, r_cg, spec):
     """All closing-note numbers: bonded JS, C-C intermolecular RDF difference, re-projection RMSD
     against the CG input ``r_cg`` (F, n_mol * n_beads, 3), and close contacts of ref and backmap."""
@@ -136,4 +175,6 @@ def evaluate(x_ref, box_ref, x, box, r_cg, spec):
         "reprojection_rmsd_nm": reprojection_rmsd(x, r_cg, box, spec.com_weights(), spec.bonds),
         "close_contacts": close_contacts(x, box, spec),
         "close_contacts_reference": close_contacts(x_ref, box_ref, spec),
+        "clash_atom_fraction": clash_fraction(x, box, spec),
+        "clash_atom_fraction_reference": clash_fraction(x_ref, box_ref, spec),
     }

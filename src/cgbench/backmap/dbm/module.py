@@ -244,7 +244,7 @@ class DBM(L.LightningModule):
             placed.append(self.place(z[:, s], labels[:, s], cond)[:, None])
         return torch.cat(placed, 1), conds
 
-    def regenerate(self, env, slot, z):
+    def regenerate(self, env, slot, z, draws=1):
         """Per-atom Gibbs step: a new position of atom ``slot`` with every other bead atom present.
 
         Parameters
@@ -252,17 +252,20 @@ class DBM(L.LightningModule):
         env : Environment
             Central bead atoms at their current positions.
         slot : int
-        z : Tensor, shape (B, z_dim)
+        z : Tensor, shape (B * draws, z_dim)
+        draws : int
+            Candidates per environment (rows of ``z`` in groups of ``draws``); they share the
+            encoding of their condition.
 
         Returns
         -------
-        Tensor, shape (B, 3), nm, local frame
+        Tensor, shape (B * draws, 3), nm, local frame
         """
         B = env.centre.shape[0]
         rows = torch.arange(B, device=env.centre.device)
         s = torch.full((B,), int(slot), dtype=torch.long, device=rows.device)
         cond = self.condition(env, env.atom_pos, rows, s, self.gibbs_present(s), self.bead_grid(env))
-        return self.place(z, self.labels(env)[:, slot], cond)
+        return self.place(z, self.labels(env)[:, slot].repeat_interleave(draws), cond, draws)
 
     def real_conditions(self, env):
         """Conditions with every previously placed atom at its reference position (K tensors)."""
