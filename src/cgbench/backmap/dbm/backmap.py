@@ -230,19 +230,18 @@ class Backmapper:
         counter = EnvironmentBuilder(spec, self.cutoff, 1)
         builder = EnvironmentBuilder(spec, self.cutoff, counter.count(R, B) + 2)
         builder.index(R, B)  # the CG frames stay fixed: each bead's environment list is found once
-        K, k = spec.max_atoms, self.n_candidates
+        k = self.n_candidates
         step = 1 if serial else max(1, self.batch_size // k)
         members = [torch.nonzero(colours == c, as_tuple=True) for c in range(n_colours)]
-        total = (1 + self.n_gibbs + self.n_repair) * sum(-(-len(f) // step) for f, _ in members)
+        repair_step = 1 if serial else max(1, self.batch_size // self.repair_candidates)
+        total = sum((1 + self.n_gibbs) * -(-len(f) // step) + self.n_repair * -(-len(f) // repair_step)
+                    for f, _ in members)
         done, energies = 0, []
         for sweep in range(1 + self.n_gibbs):
             energies = []
             for c, (frame, bead) in enumerate(members):
-                g = torch.Generator(device=dev).manual_seed(self.seed * 1_000_003 + sweep * 10_007 + c)
                 n = len(frame)
-                z = torch.randn(n, k, K, self.model.hparams.z_dim, generator=g, device=dev)
-                angle = torch.rand(n, k, K, generator=g, device=dev) * (2 * np.pi)
-                u = torch.rand(n, K, generator=g, device=dev)
+                z, angle, u = self._draws(self.seed * 1_000_003 + sweep * 10_007 + c, n, k)
                 for s in range(0, n, step):
                     sl = slice(s, s + step)
                     if sweep == 0:
@@ -255,15 +254,13 @@ class Backmapper:
                         progress(done, total)
         repaired = []
         for sweep in range(self.n_repair):
-            k, count = self.repair_candidates, 0
+            count = 0
             for c, (frame, bead) in enumerate(members):
-                g = torch.Generator(device=dev).manual_seed(self.seed * 1_000_003 + 7_919 * (sweep + 1) + 104_729 + c)
                 n = len(frame)
-                z = torch.randn(n, k, K, self.model.hparams.z_dim, generator=g, device=dev)
-                angle = torch.rand(n, k, K, generator=g, device=dev) * (2 * np.pi)
-                u = torch.rand(n, K, generator=g, device=dev)
-                for s in range(0, n, step):
-                    sl = slice(s, s + step)
+                z, angle, u = self._draws(self.seed * 1_000_003 + 7_919 * (sweep + 1) + 104_729 + c, n,
+                                          self.repair_candidates)
+                for s in range(0, n, repair_step):
+                    sl = slice(s, s + repair_step)
                     count += self._repair(X, R, B, builder, frame[sl], bead[sl], z[sl], angle[sl], u[sl])
                     done += 1
                     if progress is not None:
@@ -276,6 +273,14 @@ class Backmapper:
                 "repaired_atoms": repaired, "clash_atom_fraction": clashes / X.shape[0] / X.shape[1]}
         info["molecules_per_s"] = R.shape[0] * R.shape[1] / spec.n_beads / info["wall_s"]
         return X.cpu().numpy(), info
+
+    def _draws(self, seed, n, k):
+        """Noise (n, k, K, z_dim), rotation angles (n, k, K) and uniforms (n, K) of ``n`` beads."""
+        g = torch.Generator(device=self.model.device).manual_seed(seed)
+        K, dev = self.spec.max_atoms, self.model.device
+        z = torch.randn(n, k, K, self.model.hparams.z_dim, generator=g, device=dev)
+        angle = torch.rand(n, k, K, generator=g, device=dev) * (2 * np.pi)
+        return z, angle, torch.rand(n, K, generator=g, device=dev)
 
     def _judge(self, env, pos, n, u):
         """Project the candidates (when asked), then keep one per bead by energy.
