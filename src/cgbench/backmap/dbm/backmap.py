@@ -9,12 +9,12 @@ local z axis); when the consistency projection is on, each candidate bead is tra
 CG bead *before* its force-field energy is computed, so the kept candidate is judged as it will be
 written. The kept candidate is the lowest-energy one, or a Boltzmann draw at ``temperature_K``.
 
-Clash repair: ``n_repair`` further sweeps regenerate only the atoms in a clash, those with a
-Lennard-Jones pair energy above ``clash_kT`` k_BT with any atom (GROMACS' form, no soft core),
-each from ``repair_candidates`` candidates. A generator that places most atoms well still puts a
-few hydrogens on top of a neighbour's (the voxel grid is 0.15 nm), and one such overlap puts its
-bead's projected force orders of magnitude beyond the AA reference's; judging every atom with
-many candidates would cost the whole sweep that many times, repairing the few costs little.
+Clashes: an atom is in a clash when its Lennard-Jones pair energy with any atom exceeds
+``clash_kT`` k_BT (GROMACS' form, no soft core). A generator that places most atoms well still puts
+a few hydrogens on top of a neighbour's (the voxel grid is 0.15 nm), and one such overlap puts its
+bead's projected force orders of magnitude beyond the AA reference's. So candidates are ranked by
+their number of atoms in a clash before their energy, and ``n_repair`` further sweeps regenerate
+whole the beads that still hold an atom in a clash, each from ``repair_candidates`` candidates.
 Every run reports the fraction of atoms in a clash after it (``clash_atom_fraction``).
 
 Batching: a bead's generation reads only its environment (beads within the cut-off, plus bonded
@@ -34,6 +34,7 @@ import torch
 from scipy.spatial import cKDTree
 
 from ...core.errors import CgbenchError
+from ...core.units import KB_KJ_MOL_K
 from ...geometry.pbc import make_whole
 from .frames import EnvironmentBuilder, to_global
 
@@ -135,8 +136,6 @@ def template_start(r, spec):
     return x.reshape(f, -1, 3)
 
 
-#: Molar gas constant, kJ/mol/K.
-R_GAS = 0.0083144626
 
 
 class Backmapper:
@@ -164,9 +163,9 @@ class Backmapper:
     temperature_K : float
         Temperature of the Boltzmann draw, and of ``clash_kT``.
     n_repair : int
-        Sweeps that regenerate only the atoms in a clash.
+        Sweeps that regenerate only the beads holding an atom in a clash.
     repair_candidates : int
-        Candidates per repaired atom.
+        Candidates per repaired bead.
     clash_kT : float
         Pair energy, in k_BT, above which an atom is in a clash.
     """
@@ -185,7 +184,7 @@ class Backmapper:
         self.spec = model.spec
         self.n_gibbs, self.n_candidates = int(n_gibbs), int(n_candidates)
         self.consistency, self.batch_size, self.seed = consistency, int(batch_size), int(seed)
-        self.selection, self.kT = selection, R_GAS * float(temperature_K)
+        self.selection, self.kT = selection, KB_KJ_MOL_K * float(temperature_K)
         self.n_repair, self.repair_candidates = int(n_repair), int(repair_candidates)
         self.clash_kj = float(clash_kT) * self.kT
         self.cutoff = float(model.hparams.env_cutoff_nm)

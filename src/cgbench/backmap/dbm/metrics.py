@@ -6,6 +6,7 @@ in nm, and compare distributions on fixed bins so that numbers are comparable be
 
 import numpy as np
 
+from ...core.units import KB_KJ_MOL_K
 from ...geometry import distributions as dist, rdf
 from ...mapping.projection import reprojection_rmsd
 
@@ -138,7 +139,7 @@ def clash_fraction(x, box, spec, temperature_K=450.0, clash_kT=10.0, cutoff=1.0)
     near = spec.graph_distance() <= 3
     is14 = np.zeros((n, n), bool)
     is14[spec.pairs[:, 0], spec.pairs[:, 1]] = is14[spec.pairs[:, 1], spec.pairs[:, 0]] = True
-    e_max = clash_kT * 0.0083144626 * temperature_K
+    e_max = clash_kT * KB_KJ_MOL_K * temperature_K
     flagged = 0
     for f in range(x.shape[0]):
         L = np.asarray(box[f], float)
