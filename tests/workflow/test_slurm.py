@@ -25,6 +25,21 @@ pytestmark = [pytest.mark.workflow, pytest.mark.slow, needs_gmx]
 
 LOCALSLURM = ROOT / "tests" / "slurm" / "localslurm.sh"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+#: Seconds between job-status checks at most. The SLURM plugin waits 10 s longer after every check
+#: that finds no job finished, up to 180 s, to spare a shared controller; on a one-node test cluster
+#: that left each short job waiting minutes for its end to be noticed (the run took 18 min, most of
+#: it sleeping).
+STATUS_CHECK_CAP_S = 5
+#: Snakemake's command line with that cap on the plugin's back-off and nothing else changed.
+SNAKEMAKE_CAPPED_POLLING = f"""
+import sys
+import snakemake_executor_plugin_slurm as slurm
+from snakemake.cli import main
+interval = slurm.Executor.next_seconds_between_status_checks
+slurm.Executor.next_seconds_between_status_checks = property(
+    lambda self: min(interval.fget(self), {STATUS_CHECK_CAP_S}), interval.fset)
+sys.exit(main())
+"""
 #: The shipped profile's settings that a one-node test cluster needs changed, and why.
 TEST_CLUSTER = {
     "jobs": 8,
@@ -121,7 +136,9 @@ def test_workflow_runs_through_sbatch_and_dbm_resumes_after_its_time_limit(clust
 
     slurmctld_log = cluster / "log" / "slurmctld.log"
     seen_before = slurmctld_log.read_text().count("_slurm_rpc_submit_batch_job")
-    res = subprocess.run([SNAKEMAKE, "--profile", "profiles/testcluster", "--configfile", "config/slurm.yaml"],
+    cmd = [sys.executable, "-c", SNAKEMAKE_CAPPED_POLLING, "--profile", "profiles/testcluster",
+           "--configfile", "config/slurm.yaml"]
+    res = subprocess.run(cmd,
                          cwd=wf, env=env, capture_output=True, text=True, timeout=2400)
     out = res.stdout + res.stderr
     (tmp_path / "snakemake.log").write_text(out)
