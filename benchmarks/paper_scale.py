@@ -541,7 +541,8 @@ def _run_step(step, variant, args, cfg, p, out_dir, n_mol, res, extra):
         t0 = time.perf_counter()
         # the replicated AA frames stand for a backmap of their own mapping (costs do not depend on which)
         evaluate_set(p["aa_gro"], p["trr"], p["cg"]["gro"], p["cg"]["trr"], p["topology"], p["mapping"], n_mol,
-                     p["mdp"], p["top"], cfg["evaluate"], out_dir / "work", {"npz": out_dir / "eval.npz"},
+                     p["mdp"], p["top"], cfg["evaluate"] | {"temperature_K": cfg["aa"]["temperature_K"]}, out_dir / "work",
+                     {"npz": out_dir / "eval.npz"},
                      threads=args.threads, executable=args.gmx)
         wall = time.perf_counter() - t0
     else:

@@ -15,7 +15,8 @@ from cgbench.engines.trajectory import Frames, write_frames
 N_MOL, TYPES, BONDS = 2, ["T", "A", "A"], [(0, 1), (1, 2)]
 N_BEADS = N_MOL * len(TYPES)
 SETTINGS = {"force_projection": "mean", "force_bins": 20, "force_quantile": 0.999, "bootstrap": 30, "level": 0.9,
-            "rdf_max_nm": 1.0, "rdf_bins": 10, "clash_nm": 0.1, "methods": ["em"]}
+            "rdf_max_nm": 1.0, "rdf_bins": 10, "clash_nm": 0.1, "clash_kT": 10.0,
+            "methods": ["em"]}
 
 
 def _forces(rng, n_frames, scale):
@@ -32,7 +33,7 @@ def _evaluation(rng, n_frames, scale, rmsd=0.0):
     f = _forces(rng, n_frames, scale)
     r = np.linspace(0.05, 1.0, 10)
     out = {"forces_mean": f, "forces_net": 4 * f, "rdf_r": r, "clash_fraction": np.zeros(n_frames),
-           "rmsd_nm": np.full(n_frames, rmsd)}
+           "lj_clash_fraction": np.zeros(n_frames), "rmsd_nm": np.full(n_frames, rmsd)}
     out.update({f"rdf_{p}": np.ones_like(r) for p in ("C-C", "C-N", "N-N")})
     return out
 
@@ -48,6 +49,7 @@ def inputs(tmp_path):
         data = _evaluation(rng, 12, scale, rmsd=0.002 if s != "C" else 0.05)
         if s == "B":
             data["forces_net"][0, 0] = CLASH_FORCE  # one clashing frame
+            data["lj_clash_fraction"][0] = 0.06  # one frame with 6 % of its atoms in a clash
         np.savez(sets["em", s], **data)
     mapped = tmp_path / "cg.npz"
     np.savez(mapped, positions=_positions(rng, 40), box=np.full((40, 3), 4.0), forces_net=_forces(rng, 40, 400.0),
@@ -107,6 +109,8 @@ def test_summarise_writes_every_table_twice_and_the_verdict_first(inputs):
     assert html.index("<h2>Verdict</h2>") < html.index("<h3>Table 1")
     assert "EM</b>: ranking A &lt; " in html
     assert "holds its bonds as constraints" in html and "M(BM(R)) != R" in html
+    assert "AA reference 0.00%): EM 0.00%-0.50%." in html  # B's 6 % in one frame of 12
+    assert pd.read_csv(out["table2"]).set_index("test set")["atoms_in_clash"]["B"] == pytest.approx(0.005)
     assert html.count('src="data:image/png;base64,') == 2
     assert "<th></th>" not in html  # no index column
 

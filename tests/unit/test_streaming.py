@@ -34,7 +34,8 @@ N_MOL, N_FRAMES, L = 6, 7, 2.4
 CHUNKS = [1, 2, 3, 7, None]
 BINS = {"bond_bin_nm": 0.002, "bond_max_nm": 1.0, "angle_bin_deg": 1.0, "dihedral_bin_deg": 2.0,
         "rdf_bin_nm": 0.02, "cutoff_nm": 1.0}
-SETTINGS = {"rdf_max_nm": 1.0, "rdf_bins": 50, "clash_nm": 0.1, "rdf_pairs": ("C-C", "C-N", "N-N")}
+SETTINGS = {"rdf_max_nm": 1.0, "rdf_bins": 50, "clash_nm": 0.1, "clash_kT": 10.0, "temperature_K": 450.0,
+            "rdf_pairs": ("C-C", "C-N", "N-N")}
 
 
 @pytest.fixture(scope="module")

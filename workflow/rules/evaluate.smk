@@ -23,7 +23,7 @@ rule evaluate_aa:
         runtime=evaluate_aa_runtime_min,
     params:
         n_molecules=AA["n_molecules"],
-        settings=config["evaluate"],
+        settings=config["evaluate"] | {"temperature_K": AA["temperature_K"]},
         workdir="results/evaluate/work/aa",
         gmx=config["gromacs"]["executable"],
     script:
@@ -57,7 +57,7 @@ rule evaluate_set:
         runtime=evaluate_set_runtime_min,
     params:
         n_molecules=AA["n_molecules"],
-        settings=config["evaluate"],
+        settings=config["evaluate"] | {"temperature_K": AA["temperature_K"]},
         workdir=lambda wildcards: f"results/evaluate/work/{wildcards.method}_{wildcards.testset}",
         gmx=config["gromacs"]["executable"],
     script:
@@ -178,7 +178,7 @@ rule summarise:
         sets=lambda wildcards: [(m, s) for m in METHODS for s in TESTSETS],
         models=MODELS,
         cg_models=config["cg_models"],
-        settings=config["evaluate"],
+        settings=config["evaluate"] | {"temperature_K": AA["temperature_K"]},
         seed=config["seed"],
     script:
         "../../scripts/summarise.py"

@@ -12,6 +12,8 @@ import numpy as np
 
 from ..core.elements import heavy_element_pairs
 from ..core.errors import InputError
+from ..core.units import KB_KJ_MOL_K
+from ..geometry.clashes import lj_clash_atoms, pair_rules
 from ..geometry.pbc import make_whole
 from ..geometry.rdf import close_contacts, element_rdfs, molecule_index
 from ..mapping.projection import reprojection_rmsd
@@ -47,7 +49,8 @@ def reduce_aa(x, box, topology, mapping, n_molecules, mdp, top, workdir, setting
     workdir : path
         Where the rerun writes its files.
     settings : dict
-        ``rdf_pairs`` (empty: every heavy-element pair), ``rdf_max_nm``, ``rdf_bins``, ``clash_nm``.
+        ``rdf_pairs`` (empty: every heavy-element pair), ``rdf_max_nm``, ``rdf_bins``, ``clash_nm``,
+        ``clash_kT`` and ``temperature_K`` (the AA run's).
     cg_input : ndarray, shape (n_frames, n_beads_total, 3), nm, optional
         The CG frames these AA frames were backmapped from.
 
@@ -56,7 +59,9 @@ def reduce_aa(x, box, topology, mapping, n_molecules, mdp, top, workdir, setting
     dict of str -> ndarray
         ``forces_mean``, ``forces_net`` (n_frames, n_beads_total, 3) kJ/mol/nm; ``potential``
         (n_frames,) kJ/mol; ``nonfinite_atom_forces`` (n_frames,); ``rdf_r`` and ``rdf_<pair>``
-        for each element pair; ``clash_fraction`` (n_frames,); ``rmsd_nm`` (n_frames,) when
+        for each element pair; ``clash_fraction`` (n_frames,: intermolecular pairs closer than
+        ``clash_nm``); ``lj_clash_fraction`` (n_frames,: atoms with a Lennard-Jones pair energy
+        above ``clash_kT`` k_BT, :func:`cgbench.geometry.clashes.lj_clash_atoms`); ``rmsd_nm`` (n_frames,) when
         ``cg_input`` is given.
     """
     res = rerun_forces(x, box, mdp, top, topology.atom_names, topology.resname, workdir, threads=threads,
@@ -84,6 +89,10 @@ def reduce_aa(x, box, topology, mapping, n_molecules, mdp, top, workdir, setting
         out["rdf_r"] = r
         out[f"rdf_{pair}"] = g
     out["clash_fraction"] = close_contacts(whole, box, molecule, threshold=settings["clash_nm"]).fraction_per_frame
+    excluded, scaled = pair_rules(topology.n_atoms, topology.bonds, topology.pairs)
+    e_max = settings["clash_kT"] * KB_KJ_MOL_K * settings["temperature_K"]
+    out["lj_clash_fraction"] = lj_clash_atoms(whole, box, topology.n_atoms, topology.sigma, topology.epsilon, excluded,
+                                              scaled, topology.fudge_lj, e_max).mean(axis=1)
     if cg_input is not None:
         out["rmsd_nm"] = reprojection_rmsd(x, cg_input, box, mapping.com_weights(), topology.bonds, per_frame=True)
     return out

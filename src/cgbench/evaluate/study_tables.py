@@ -53,7 +53,9 @@ def table2_js(ref_counts, edges, data, key, methods, testsets, settings, seed=0)
     Returns
     -------
     pandas.DataFrame
-        ``method``, ``test set``, ``js``, ``lo``, ``hi``, ``saturated``, ``clash_fraction``.
+        ``method``, ``test set``, ``js``, ``lo``, ``hi``, ``saturated``, ``clash_fraction``
+        (intermolecular pairs closer than ``clash_nm``, per pair) and ``atoms_in_clash`` (atoms
+        with a Lennard-Jones pair energy above ``clash_kT`` k_BT), both frame means.
     """
     rows = []
     for m in methods:
@@ -62,5 +64,6 @@ def table2_js(ref_counts, edges, data, key, methods, testsets, settings, seed=0)
         for s, b in boot.items():
             rows.append({"method": m, "test set": s, "js": b.js, "lo": b.lo, "hi": b.hi,
                          "saturated": js_saturated(b.js),
-                         "clash_fraction": float(np.mean(data[m, s]["clash_fraction"]))})
+                         "clash_fraction": float(np.mean(data[m, s]["clash_fraction"])),
+                         "atoms_in_clash": float(np.mean(data[m, s]["lj_clash_fraction"]))})
     return pd.DataFrame(rows)

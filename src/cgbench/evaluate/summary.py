@@ -9,7 +9,7 @@ from .tables import html_table
 __all__ = ["readings", "dbm_provenance", "summary_html"]
 
 
-def readings(t1, t2, chi, sensitivity, perpendicular=True):
+def readings(t1, t2, chi, sensitivity, perpendicular=True, reference_clash=None, clash_kT=None):
     """Sentences on what the tables show beyond the verdict (RMSD, JS saturation, chi^2, block length).
 
     Parameters
@@ -22,6 +22,10 @@ def readings(t1, t2, chi, sensitivity, perpendicular=True):
         The block-length check of :func:`cgbench.evaluate.comparison.rank_by_distances`.
     perpendicular : bool
         Whether chi^2 on the components perpendicular to the bonds could be computed.
+    reference_clash : float, optional
+        Fraction of the AA reference's atoms in a clash (Table 2's ``atoms_in_clash``), and
+    clash_kT : float, optional
+        the pair energy that defines a clash, in k_BT.
 
     Returns
     -------
@@ -37,6 +41,12 @@ def readings(t1, t2, chi, sensitivity, perpendicular=True):
                    f"length ({factors} times the default); see the block-length check.")
     for m in t1.columns:
         out.append(f"{m.upper()}: re-projection RMSD {t1[m].min():.3g}-{t1[m].max():.3g} nm.")
+    if "atoms_in_clash" in t2 and reference_clash is not None:
+        per = "; ".join(f"{m.upper()} {g['atoms_in_clash'].min():.2%}-{g['atoms_in_clash'].max():.2%}"
+                        for m, g in t2.groupby("method", sort=False))
+        out.append(f"Atoms in a clash (a Lennard-Jones pair energy above {clash_kT:g} k_BT in the AA force field; "
+                   f"AA reference {reference_clash:.2%}): {per}. Each puts its bead's force far into the tail of "
+                   f"Figure 5.")
     sat = t2[t2["saturated"]] if "saturated" in t2 else t2.iloc[:0]
     if not sat.empty:
         which = ", ".join(f"{r['method']}/{r['test set']}" for _, r in sat.iterrows())

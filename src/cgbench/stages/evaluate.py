@@ -178,7 +178,8 @@ def summarise(aa_npz, sets, cgforce_npz, mapped_npz, settings, out, seed=0, dbm_
     figure5(ref_log, logs, methods, upper, out["figure5"], svg=out.get("figure5_svg"))
     notes = [dbm_provenance(json.loads(Path(dbm_training).read_text()))] if dbm_training else []
     verdicts = {m: r.verdict() for m, r in rankings.items()}
-    findings = readings(t1, t2, chi, sensitivity, bonds is not None and bool(testset_frames))
+    findings = readings(t1, t2, chi, sensitivity, bonds is not None and bool(testset_frames),
+                        float(np.mean(ref["lj_clash_fraction"])), settings["clash_kT"])
     tables = [("Table 1: re-projection RMSD (nm)", t1.reset_index()),
               ("Table 2: JS divergence of force-magnitude histograms (nats; kept to compare with the study)", t2),
               ("Table 3: distances of log10|F| to the AA reference", distances),

@@ -165,7 +165,8 @@ class Backmapper:
     n_repair : int
         Sweeps that regenerate only the beads holding an atom in a clash.
     repair_candidates : int
-        Candidates per repaired bead.
+        New candidates per repaired bead; its current atoms are one more, so no repair makes a
+        bead worse.
     clash_kT : float
         Pair energy, in k_BT, above which an atom is in a clash.
     """
@@ -359,15 +360,25 @@ class Backmapper:
         return valid & (self.model.ff.worst_contact(env.atom_pos, env, K) > self.clash_kj)
 
     def _repair(self, X, R, box, builder, frame, bead, z, angle, u):
-        """Regenerate the beads that hold an atom in a clash, from ``k`` candidates; returns how many atoms."""
+        """Regenerate the beads that hold an atom in a clash; returns how many atoms were in one.
+
+        Each such bead's current atoms compete with its ``k`` new candidates, so a repair never
+        leaves a bead with more atoms in a clash (or, at as many, a higher energy) than before, and
+        repeated sweeps only descend.
+        """
         flag = self.clashes(X, R, box, builder, frame, bead)
         rows = torch.nonzero(flag.any(1), as_tuple=True)[0]
         if not len(rows):
             return 0
         n, k = len(rows), z.shape[1]
         K = self.spec.max_atoms
-        env = builder(R, X, box, frame[rows], bead[rows]).repeat(k).rotated(angle[rows, :, 0].reshape(-1))
-        pos, _ = self.model(env, z[rows].reshape(n * k, K, -1), keep_conditions=False)
+        turn = torch.cat([angle[rows, :, 0], torch.zeros(n, 1, device=angle.device)], 1)  # the current one unturned
+        env = builder(R, X, box, frame[rows], bead[rows]).repeat(k + 1).rotated(turn.reshape(-1))
+        new = torch.ones(n, k + 1, dtype=torch.bool, device=X.device)
+        new[:, -1] = False
+        new = new.reshape(-1)
+        pos = env.atom_pos[:, :K].clone()
+        pos[new], _ = self.model(env.index(new), z[rows].reshape(n * k, K, -1), keep_conditions=False)
         pick, pos, _ = self._judge(env, pos, n, u[rows, 0])
         self._write(X, env, pick, pos, frame[rows])
         return int(flag.sum())

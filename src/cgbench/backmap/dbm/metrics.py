@@ -8,6 +8,7 @@ import numpy as np
 
 from ...core.units import KB_KJ_MOL_K
 from ...geometry import distributions as dist, rdf
+from ...geometry.clashes import lj_clash_atoms, pair_rules
 from ...mapping.projection import reprojection_rmsd
 
 #: Fixed histogram ranges and bin counts: bonds in nm, angles in radians.
@@ -126,43 +127,17 @@ def close_contacts(x, box, spec, r=0.1):
             "atom_fraction": int(cc.atoms_per_frame.sum()) / n_atoms}
 
 
-def clash_fraction(x, box, spec, temperature_K=450.0, clash_kT=10.0, cutoff=1.0):
+def clash_fraction(x, box, spec, temperature_K=450.0, clash_kT=10.0):
     """Fraction of atoms whose Lennard-Jones energy with some other atom exceeds ``clash_kT`` k_BT.
 
-    Pairs as GROMACS counts them for OPLS-AA (nrexcl 3, 1-4 pairs scaled by ``fudge_lj``, others
-    up to ``cutoff``), found with a periodic k-d tree: the same criterion as the backmapper's
-    (:meth:`cgbench.backmap.dbm.energy.ForceField.worst_contact`), computed independently of it.
+    The same criterion as the backmapper's
+    (:meth:`cgbench.backmap.dbm.energy.ForceField.worst_contact`), computed independently of it on
+    whole periodic frames (:func:`cgbench.geometry.clashes.lj_clash_atoms`).
     """
-    from scipy.spatial import cKDTree
-
-    n = spec.n_atoms
-    near = spec.graph_distance() <= 3
-    is14 = np.zeros((n, n), bool)
-    is14[spec.pairs[:, 0], spec.pairs[:, 1]] = is14[spec.pairs[:, 1], spec.pairs[:, 0]] = True
-    e_max = clash_kT * KB_KJ_MOL_K * temperature_K
-    flagged = 0
-    for f in range(x.shape[0]):
-        L = np.asarray(box[f], float)
-        p = np.mod(np.asarray(x[f], float), L)
-        p[p >= L] = 0.0
-        ij = cKDTree(p, boxsize=L).query_pairs(cutoff, output_type="ndarray")
-        i, j = ij[:, 0], ij[:, 1]
-        ai, aj, same = i % n, j % n, i // n == j // n
-        keep = ~(same & near[ai, aj]) | (same & is14[ai, aj])
-        i, j, ai, aj, same = i[keep], j[keep], ai[keep], aj[keep], same[keep]
-        d = p[j] - p[i]
-        d -= L * np.round(d / L)
-        r = np.linalg.norm(d, axis=-1)
-        sig = np.sqrt(spec.sigma[ai] * spec.sigma[aj])
-        eps = np.sqrt(spec.epsilon[ai] * spec.epsilon[aj])
-        with np.errstate(divide="ignore", over="ignore"):
-            s6 = (sig / r) ** 6
-            e = 4 * eps * (s6 * s6 - s6) * np.where(same & is14[ai, aj], spec.fudge_lj, 1.0)
-        bad = np.zeros(len(p), bool)
-        hit = e > e_max
-        bad[i[hit]] = bad[j[hit]] = True
-        flagged += int(bad.sum())
-    return flagged / (x.shape[0] * x.shape[1])
+    excluded, scaled = pair_rules(spec.n_atoms, spec.bonds, spec.pairs)
+    flags = lj_clash_atoms(x, box, spec.n_atoms, spec.sigma, spec.epsilon, excluded, scaled, spec.fudge_lj,
+                           clash_kT * KB_KJ_MOL_K * temperature_K)
+    return float(flags.mean())
 
 
 def evaluate(x_ref, box_ref, x, box, r_cg, spec):
