@@ -16,4 +16,5 @@ with to_log(snakemake.log[0]):
         threads=snakemake.threads,
         workdir=snakemake.params.workdir,
         out=dict(snakemake.output),
+        backmap=snakemake.params.backmap,
     )

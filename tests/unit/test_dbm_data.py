@@ -57,6 +57,39 @@ def test_datamodule_rotates_training_environments_only(tmbt):
     assert torch.equal(v1.atom_pos, v2.atom_pos)
 
 
+def test_generated_neighbours_replace_the_environment_but_never_the_beads_own_atoms(tmbt):
+    spec = tmbt_spec(tmbt)
+    fr = synthetic_frames(spec, n_frames=4, lattice=(2, 1, 1), spacing=1.2, seed=5)  # molecules in contact
+    # the "model's backmap" of training frame 1: every atom 0.05 nm off along x
+    generated = (np.array([1]), fr.x[[1]] + np.float32([0.05, 0.0, 0.0]))
+    K = spec.max_atoms
+
+    class Trainer:
+        training = True
+
+    envs = {}
+    for frac in (0.0, 1.0):
+        dm = DBMDataModule(spec, fr, train_fraction=0.75, batch_size=16, val_samples=0, augment=False, seed=1,
+                           generated=generated, self_fraction=frac)
+        dm.setup()
+        dm.trainer = Trainer()
+        batch = next(iter(dm.train_dataloader()))
+        assert set(batch[0].tolist()) == {1}  # only the frames with generated neighbours are drawn
+        envs[frac] = dm.on_after_batch_transfer(batch, 0)
+    ref, gen = envs[0.0], envs[1.0]
+    assert torch.equal(ref.atom_mask, gen.atom_mask)
+    # the bead's own atoms (the targets) and its molecule's stay the reference's; other molecules'
+    # atoms move with the backmap
+    assert torch.allclose(gen.atom_pos[:, :K], ref.atom_pos[:, :K])
+    shift = (gen.atom_pos - ref.atom_pos).norm(dim=-1)
+    other = ref.atom_mask & ~ref.atom_same
+    assert other.any() and (ref.atom_mask & ref.atom_same)[:, K:].any()
+    assert torch.allclose(shift[other], torch.full((int(other.sum()),), 0.05), atol=1e-4)
+    assert shift[ref.atom_mask & ref.atom_same].max() < 1e-5
+    with pytest.raises(Exception, match="training frames"):
+        DBMDataModule(spec, fr, train_fraction=0.75, generated=(np.array([3]), fr.x[[3]]))
+
+
 def epoch_loader(spec, frames, epoch, samples_per_epoch):
     """The training loader of a fresh DataModule (as after a restart) for ``epoch``."""
     dm = DBMDataModule(spec, frames, train_fraction=0.66, batch_size=4, samples_per_epoch=samples_per_epoch, seed=1)

@@ -165,7 +165,7 @@ def test_warmup_alone_lowers_bond_error_within_a_few_steps(tmbt):
     for _ in range(15):
         fr = torch.as_tensor(dm.train_idx)[torch.randint(len(dm.train_idx), (8,), generator=g)]
         batch = dm.builder(R, X, box, fr, torch.randint(R.shape[1], (8,), generator=g))
-        sup, _, _ = model.supervised(batch)
+        sup, _, _, _ = model.supervised(batch)
         opt.zero_grad()
         sup.backward()
         opt.step()
@@ -196,3 +196,26 @@ def test_gibbs_condition_holds_every_other_atom_of_the_bead_but_not_the_target(t
         new = model.regenerate(env, 2, torch.randn(len(rows), model.hparams.z_dim))
     assert new.shape == (len(rows), 3) and torch.isfinite(new).all()
     assert K > 5
+
+
+def test_overlap_loss_is_zero_clear_of_other_molecules_and_pushes_a_draw_out_of_one(tmbt):
+    spec = tmbt_spec(tmbt)
+    frames = synthetic_frames(spec, n_frames=1, lattice=(2, 1, 1), spacing=1.2, seed=4)
+    dm = DBMDataModule(spec, frames, train_fraction=0.5, batch_size=8, val_samples=0, seed=0)
+    dm.setup()
+    model = DBM(spec.to_dict(), n_filters=8, z_dim=8, overlap_kj_mol=20.0)
+    R, X, box = dm.device_frames("cpu")
+    env = dm.builder(R, X, box, torch.zeros(spec.n_beads, dtype=torch.long), torch.arange(spec.n_beads))
+    other = env.atom_mask & ~env.atom_same
+    rows = torch.nonzero(other.any(1), as_tuple=True)[0][:1]  # a bead with an atom of the other molecule near
+    slot = torch.zeros(1, dtype=torch.long)
+    partner = env.atom_pos[rows[0], torch.nonzero(other[rows[0]], as_tuple=True)[0][0]]
+    far = partner + torch.tensor([5.0, 5.0, 5.0])
+    assert model.overlap(env, rows, slot, far[None, None]).item() == 0.0
+    # a draw 0.05 nm from an atom of another molecule: deep inside its clash distance
+    draw = (partner + torch.tensor([0.05, 0.0, 0.0]))[None, None].requires_grad_(True)
+    loss = model.overlap(env, rows, slot, draw)
+    assert loss.item() > 0.01 ** 2
+    loss.backward()
+    away = draw.detach() - partner
+    assert (draw.grad[0, 0] @ away[0, 0]).item() < 0  # descending the loss moves the draw away

@@ -30,6 +30,7 @@ rule dbm_train:
         gpu=1,
     params:
         dbm=config["dbm"]["train"],
+        backmap=config["dbm"]["backmap"],
         train_fraction=config["testsets"]["train_fraction"],
         workdir="results/dbm/work",
     script:

@@ -11,12 +11,13 @@ from ..backmap import dbm
 log = logging.getLogger("cgbench")
 
 
-def train_files(tpr, trr, topology, mapping, cg_topology, params, train_fraction, threads, workdir, out):
+def train_files(tpr, trr, topology, mapping, cg_topology, params, train_fraction, threads, workdir, out, backmap=None):
     """Train (resuming from ``workdir``'s last checkpoint), then write the model, the training log and
-    its curves."""
+    its curves. ``backmap`` (the run's backmapping settings) generates the neighbours of
+    ``self_frames``."""
     p = dict(params)
     p.update(train_fraction=train_fraction, threads=threads, progress_bar=True)
-    summary = dbm.train(tpr, trr, topology, mapping, cg_topology, workdir, out["model"], p)
+    summary = dbm.train(tpr, trr, topology, mapping, cg_topology, workdir, out["model"], p, backmap=backmap)
     logs = sorted(Path(workdir).glob("logs/version_*/metrics.csv"), key=lambda q: q.stat().st_mtime)
     metrics = pd.concat([pd.read_csv(q) for q in logs], ignore_index=True) if logs else pd.DataFrame()
     metrics.to_csv(out["metrics"], index=False)

@@ -33,7 +33,8 @@ __all__ = ["load_spec", "load_frames", "write_test_set", "train", "backmap", "ev
 
 #: DataModule keys (see :class:`DBMDataModule`); ``frame_stride`` thins the AA frames on reading.
 DATA_DEFAULTS = dict(train_fraction=0.8, batch_size=64, env_cutoff_nm=0.7, max_env_beads=None,
-                     samples_per_epoch=None, val_samples=256, augment=True, seed=0, frame_stride=1)
+                     samples_per_epoch=None, val_samples=256, augment=True, seed=0, frame_stride=1, self_frames=0,
+                     self_fraction=0.5)
 #: Trainer keys. ``threads`` caps torch's CPU threads (None: torch's default); ``checkpoint_minutes``
 #: is the interval of mid-epoch checkpoints (None: at epoch ends, SIGTERM and job deadlines only).
 #: ``init_from`` is a shipped model (:mod:`cgbench.backmap.dbm.shipped`) whose weights start the training.
@@ -170,7 +171,7 @@ def write_test_set(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_to
 
 
 def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_json, workdir, model_out,
-          params=None, callbacks=()):
+          params=None, callbacks=(), backmap=None):
     """Train DBM on the first part of an AA trajectory.
 
     Checkpoints go to ``<workdir>/checkpoints`` (``last.ckpt`` after every epoch, every
@@ -189,6 +190,11 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
         Flat dict of model, data and trainer keys.
     callbacks : sequence of lightning.pytorch.Callback
         Added to cgbench's own.
+    backmap : dict, optional
+        :data:`BACKMAP_DEFAULTS` keys with which the starting model backmaps ``self_frames``
+        training frames (evenly spaced) before training; the samples of those frames then see
+        generated neighbours (:class:`DBMDataModule`'s ``generated``). The backmaps are kept in
+        ``<workdir>/self_frames.npz`` so that a resumed training uses the same ones.
 
     Raises
     ------
@@ -219,7 +225,7 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
     train_idx, _ = split(len(frames), data["train_fraction"])
     spec.template = frames.x[train_idx[0], : spec.n_atoms]
     L.seed_everything(data["seed"], workers=True)
-    dm = DBMDataModule(spec, frames, **data)
+    n_self = int(data.pop("self_frames"))
     init = p["trainer"]["init_from"]
     workdir = Path(workdir)
     resuming = (workdir / "checkpoints" / "last.ckpt").exists()
@@ -236,6 +242,8 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
             log.info("dbm: starting from the weights of %s (molecule %s)", init, payload["molecule_sha256"][:12])
     else:
         model = DBM(spec.to_dict(), **p["model"])
+    generated = _self_frames(model, frames, train_idx, n_self, backmap, workdir / "self_frames.npz") if n_self else None
+    dm = DBMDataModule(spec, frames, generated=generated, **data)
     ckpt_dir = workdir / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     tr = p["trainer"]
@@ -266,6 +274,26 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
                                      "generator_updates": int(model.generator_updates),
                                      "wall_s": float(model.train_seconds),
                                      "init_from": str(init) if init else None}
+
+
+def _self_frames(model, frames, train_idx, n, backmap, cache):
+    """``n`` evenly spaced training frames and the starting model's backmaps of them (cached in ``cache``)."""
+    import numpy as np
+
+    from .backmap import Backmapper
+
+    if cache.exists():
+        z = np.load(cache)
+        log.info("dbm: generated neighbours of %d training frames from %s", len(z["frames"]), cache)
+        return z["frames"], z["x"]
+    idx = train_idx[np.unique(np.linspace(0, len(train_idx) - 1, n).round().astype(int))]
+    kw = {k: v for k, v in (backmap or {}).items() if k in BACKMAP_DEFAULTS and k not in ("accelerator", "threads")}
+    x, info = Backmapper(model, **kw).run(frames.r[idx], frames.box[idx])
+    log.info("dbm: backmapped %d training frames to serve as generated neighbours (%.0f s, %.2f %% of atoms in a "
+             "clash)", len(idx), info["wall_s"], 100 * info["clash_atom_fraction"])
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, frames=idx, x=x)
+    return idx, x
 
 
 def summarise_log(metrics_csv):

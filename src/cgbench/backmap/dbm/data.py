@@ -7,7 +7,7 @@ environments, local frames and their random rotations are built on the device in
 :meth:`DBMDataModule.on_after_batch_transfer`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import time
 
 import lightning as L
@@ -95,10 +95,18 @@ class DBMDataModule(L.LightningDataModule):
         Random rotations about the local z axis during training.
     seed : int
         Seeds the sampler, the validation subset and the rotations.
+    generated : tuple of (ndarray of int, ndarray), optional
+        Training frame indices (n,) and the model's own backmaps of them (n, atoms, 3), nm. Training
+        then draws its beads from these frames only, and a ``self_fraction`` of them see the atoms
+        of other molecules as the model generated them (their own molecule's stay the reference's):
+        the conditions inference meets, where beads of two molecules, both generated, can overlap.
+    self_fraction : float
+        Fraction of training samples with generated neighbours (with ``generated``).
     """
 
     def __init__(self, spec, frames, train_fraction=0.8, batch_size=64, env_cutoff_nm=0.7, max_env_beads=None,
-                 samples_per_epoch=None, val_samples=256, augment=True, seed=0, num_workers=0):
+                 samples_per_epoch=None, val_samples=256, augment=True, seed=0, num_workers=0, generated=None,
+                 self_fraction=0.5):
         super().__init__()
         self.spec, self.frames = spec, frames
         self.train_fraction, self.batch_size = train_fraction, int(batch_size)
@@ -106,6 +114,13 @@ class DBMDataModule(L.LightningDataModule):
         self.samples_per_epoch, self.val_samples = samples_per_epoch, int(val_samples)
         self.augment, self.seed, self.num_workers = bool(augment), int(seed), int(num_workers)
         self.train_idx, self.test_idx = split(len(frames), train_fraction)
+        self.generated, self.self_fraction = None, float(self_fraction)
+        if generated is not None:
+            idx, x = np.asarray(generated[0], dtype=int), np.asarray(generated[1], dtype=np.float32)
+            if not np.isin(idx, self.train_idx).all() or x.shape != (len(idx), *frames.x.shape[1:]):
+                raise CgbenchError("dbm: generated frames must be training frames, with every atom of each")
+            self.train_idx = idx
+            self.generated = (idx, x)
         self._device_data = {}
         self._rng = torch.Generator().manual_seed(self.seed + 1)
         self._train_loader = None
@@ -153,7 +168,13 @@ class DBMDataModule(L.LightningDataModule):
         key = str(device)
         if key not in self._device_data:
             fr = self.frames
-            self._device_data[key] = tuple(torch.as_tensor(a, device=device) for a in (fr.r, fr.x, fr.box))
+            data = [torch.as_tensor(a, device=device) for a in (fr.r, fr.x, fr.box)]
+            if self.generated is not None:
+                # the generated atoms at their frames' places, the reference elsewhere (never used)
+                xg = data[1].clone()
+                xg[torch.as_tensor(self.generated[0], device=device)] = torch.as_tensor(self.generated[1], device=device)
+                data.append(xg)
+            self._device_data[key] = tuple(data)
         return self._device_data[key]
 
     def on_after_batch_transfer(self, batch, dataloader_idx):
@@ -161,7 +182,7 @@ class DBMDataModule(L.LightningDataModule):
         if self.profile:
             _sync(frame.device)
             t0 = time.perf_counter()
-        R, X, box = self.device_frames(frame.device)
+        R, X, box, *XG = self.device_frames(frame.device)
         training = self.trainer is not None and self.trainer.training
         if training and self._train_loader is not None:
             # counted here, where the batch is used, not where the loader hands it out: Lightning
@@ -171,6 +192,15 @@ class DBMDataModule(L.LightningDataModule):
         if self.augment and training:
             angle = (torch.rand(len(frame), generator=self._rng) * 2 * np.pi).to(frame.device)
         env = self.builder(R, X, box, frame, bead, angle)
+        if XG and training:
+            mine = torch.rand(len(frame), generator=self._rng).to(frame.device) < self.self_fraction
+            if mine.any():
+                gen = self.builder(R, XG[0], box, frame[mine], bead[mine], None if angle is None else angle[mine])
+                pos = env.atom_pos.clone()
+                # only other molecules' atoms: the molecule's own neighbour beads stay the reference's,
+                # so that the junction bonds are still learnt against the atoms they join
+                pos[mine] = torch.where(env.atom_same[mine][..., None], pos[mine], gen.atom_pos)
+                env = replace(env, atom_pos=pos)
         if self.profile:
             _sync(frame.device)
             self.environment_s += time.perf_counter() - t0

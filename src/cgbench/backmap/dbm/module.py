@@ -91,6 +91,10 @@ class DBM(L.LightningModule):
         Fraction of the adversarial phase over which the prior's weight rises from 0 (half a cosine).
     lambda_com : float
         Weight of the centre-of-mass consistency loss, per nm^2 (0: off, as in the study).
+    lambda_overlap : float
+        Weight of the overlap loss of the supervised draws, per nm^2 (0: off; see :meth:`overlap`).
+    overlap_kj_mol : float
+        Lennard-Jones pair energy with an atom of another molecule that a draw should stay below.
     lr_generator, lr_critic : float
         Adam learning rates.
     beta1, beta2 : float
@@ -104,7 +108,7 @@ class DBM(L.LightningModule):
     def __init__(self, molecule, grid=8, box_nm=1.2, sigma_nm=0.1, env_cutoff_nm=0.7, n_filters=32, z_dim=64,
                  critic_norm="group", warmup_steps=0, n_draws=4, gibbs_fraction=0.5, lambda_sup=1000.0,
                  lr_warmup=1e-3, lambda_gp=0.1, lambda_drift=0.0, n_critic=5, lambda_pot=0.01, bonded_weight=1.0,
-                 pot_ramp_fraction=0.5, lambda_com=0.0, lr_generator=1e-4, lr_critic=1e-4, beta1=0.0, beta2=0.9,
+                 pot_ramp_fraction=0.5, lambda_com=0.0, lambda_overlap=0.0, overlap_kj_mol=20.0, lr_generator=1e-4, lr_critic=1e-4, beta1=0.0, beta2=0.9,
                  energy_cutoff_nm=1.0, r_min_nm=0.2, coulomb=False):
         super().__init__()
         self.save_hyperparameters()
@@ -302,6 +306,8 @@ class DBM(L.LightningModule):
             Mean over atoms of the smallest squared distance of a draw to the reference.
         com : Tensor, scalar, nm^2
             Mean squared offset of the bead's centre of mass built from the nearest draws.
+        overlap : Tensor, scalar, nm^2
+            :meth:`overlap` of every draw (0 when ``lambda_overlap`` is 0).
         detail : dict of str -> Tensor
             ``sup_gibbs_nm2`` and ``sup_sequential_nm2`` (the same error per mode).
         """
@@ -321,9 +327,42 @@ class DBM(L.LightningModule):
         nearest = torch.zeros_like(env.atom_pos[:, :K])
         nearest[rows, slot] = pos[torch.arange(n, device=rows.device), pick]
         com = self.com_offset(env, nearest).pow(2).sum(-1).mean()
+        overlap = self.overlap(env, rows, slot, pos) if hp.lambda_overlap > 0 else torch.zeros((), device=pos.device)
         detail = {"sup_gibbs_nm2": best[gibbs].mean().detach() if gibbs.any() else None,
                   "sup_sequential_nm2": best[~gibbs].mean().detach() if (~gibbs).any() else None}
-        return best.mean(), com, {k: v for k, v in detail.items() if v is not None}
+        return best.mean(), com, overlap, {k: v for k, v in detail.items() if v is not None}
+
+    def overlap(self, env, rows, slot, pos):
+        """Squared shortfall of draws below the distance of a clash with atoms of other molecules.
+
+        For each pair of a draw (atom ``slot`` of environment ``rows``) and an environment atom of
+        another molecule, the shortfall is how far the pair is inside the distance at which its
+        Lennard-Jones energy reaches ``overlap_kj_mol``; the loss is its square, summed over the
+        partners and averaged over draws (nm^2). Bounded where the energy is not, so one deep
+        overlap cannot swamp the batch. Against reference neighbours it is almost always 0; it acts
+        on environments built from the model's own output, where two generated beads can overlap.
+
+        Parameters
+        ----------
+        env : Environment
+        rows, slot : Tensor, shape (N,), int64
+        pos : Tensor, shape (N, M, 3), nm, local frame
+
+        Returns
+        -------
+        Tensor, scalar, nm^2
+        """
+        other = env.atom_mask[rows] & ~env.atom_same[rows]  # (N, A)
+        ai = self.bead_atoms[env.centre_local[rows], slot]  # (N,)
+        aj = env.atom_local[rows]  # (N, A)
+        sig = torch.sqrt(self.ff.sigma[ai][:, None] * self.ff.sigma[aj])
+        eps = torch.sqrt(self.ff.epsilon[ai][:, None] * self.ff.epsilon[aj])
+        # 4 eps (u^2 - u) = E with u = (sigma / r)^6, solved for r
+        u = 0.5 * (1.0 + torch.sqrt(1.0 + self.hparams.overlap_kj_mol / eps))
+        r_clash = sig * u.pow(-1.0 / 6.0)  # (N, A)
+        r = torch.linalg.norm(pos[:, :, None, :] - env.atom_pos[rows][:, None, :, :], dim=-1)  # (N, M, A)
+        short = torch.relu(r_clash[:, None, :] - r) * other[:, None, :]
+        return short.pow(2).sum(-1).mean()
 
     def _critic_inputs(self, env, pos, conds):
         K = self.spec.max_atoms
@@ -407,10 +446,11 @@ class DBM(L.LightningModule):
 
     def _warmup_step(self, env):
         _, opt_g = self.optimizers()
-        sup, com, detail = self.supervised(env)
-        loss = sup + self.hparams.lambda_com * com
+        sup, com, overlap, detail = self.supervised(env)
+        loss = sup + self.hparams.lambda_com * com + self.hparams.lambda_overlap * overlap
         self._generator_step(opt_g, loss, warmup=True)
-        return {"loss_sup": sup.detach(), "com_offset_nm2": com.detach(), "phase": 0.0, **detail}
+        return {"loss_sup": sup.detach(), "com_offset_nm2": com.detach(), "overlap_nm2": overlap.detach(), "phase": 0.0,
+                **detail}
 
     def _adversarial_step(self, env, batch_idx):
         opt_c, opt_g = self.optimizers()
@@ -448,8 +488,8 @@ class DBM(L.LightningModule):
             com = self.com_offset(env, pos).pow(2).sum(-1).mean()
             loss_g = adv + lam * prior.mean() + hp.lambda_com * com
             if hp.lambda_sup > 0:
-                sup, _, _ = self.supervised(env)
-                loss_g = loss_g + hp.lambda_sup * sup
+                sup, _, overlap, _ = self.supervised(env)
+                loss_g = loss_g + hp.lambda_sup * sup + hp.lambda_overlap * overlap
                 logs["loss_sup"] = sup.detach()
             self._generator_step(opt_g, loss_g)
             e = sum(e_terms.values()).detach()
