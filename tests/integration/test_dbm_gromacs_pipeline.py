@@ -44,15 +44,22 @@ def test_train_resume_and_backmap_the_in_distribution_set(nvt, tmbt_files, tmp_p
     # a second call with a larger budget continues from last.ckpt instead of starting again
     second = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, work, model, dict(TRAIN, epochs=2))
     assert second["epochs"] == 2 and second["steps"] == 2 * (2 + 1)  # 2 critic + 1 generator step per epoch
+    # other settings start over: the 2-epoch checkpoint is not resumed into a 1-epoch training
+    third = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, work, model, dict(TRAIN, epochs=1, lambda_com=1.0))
+    assert third["epochs"] == 1 and third["steps"] == 2 + 1
 
     # fine-tuning from a shipped model: its weights and architecture, this call's training settings
     from cgbench.backmap.dbm import shipped
 
     shipped.export(dbm.load_model(model, "cpu"), tmp_path / "shipped.pt")
     tuned = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, tmp_path / "work2", tmp_path / "tuned.ckpt",
-                      dict(TRAIN, epochs=1, n_filters=32, warmup_steps=1, init_from=str(tmp_path / "shipped.pt")))
+                      dict(TRAIN, epochs=1, n_filters=32, warmup_steps=1, init_from=str(tmp_path / "shipped.pt"),
+                           self_frames=2, lambda_overlap=10.0), backmap={"n_gibbs": 0, "n_candidates": 1})
     # one warm-up update, then a critic step and (n_critic = 2) a generator step
     assert tuned["init_from"] == str(tmp_path / "shipped.pt") and tuned["generator_updates"] == 2
+    # the shipped model's own backmaps of the first and the last training frame served as neighbours
+    generated = np.load(tmp_path / "work2" / "self_frames.npz")
+    assert list(generated["frames"]) == [0, 3] and generated["x"].shape == (2, 4 * 69, 3)
     assert dbm.load_model(tmp_path / "tuned.ckpt", "cpu").hparams.n_filters == 8
 
     out = {k: tmp_path / f"{k.replace('_', '.')}" for k in ("cg_gro", "cg_xtc", "aa_gro", "aa_xtc")}

@@ -228,6 +228,7 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
     n_self = int(data.pop("self_frames"))
     init = p["trainer"]["init_from"]
     workdir = Path(workdir)
+    _forget_other_training(workdir, _training_identity(params, backmap if n_self else None, aa_trajectory))
     resuming = (workdir / "checkpoints" / "last.ckpt").exists()
     if init:
         from . import shipped
@@ -274,6 +275,39 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
                                      "generator_updates": int(model.generator_updates),
                                      "wall_s": float(model.train_seconds),
                                      "init_from": str(init) if init else None}
+
+
+#: Settings that a training can change and still resume: its length and how it runs.
+RESUMABLE_CHANGES = ("epochs", "progress_bar", "threads", "checkpoint_minutes", "log_every_n_steps", "accelerator",
+                     "devices")
+
+
+def _training_identity(params, backmap, aa_trajectory):
+    """What a checkpoint in the work folder must have been trained with to be resumed (JSON-able)."""
+    aa = Path(aa_trajectory)
+    return {"params": {k: v for k, v in sorted((params or {}).items()) if k not in RESUMABLE_CHANGES},
+            "self_backmap": backmap, "aa_trajectory": [str(aa.resolve()), aa.stat().st_size]}
+
+
+def _forget_other_training(workdir, identity):
+    """Remove checkpoints and generated frames of a training with other settings or data.
+
+    A rerun resumes from ``last.ckpt`` (after a time limit, or with more epochs); a checkpoint of
+    other settings or another AA run would silently continue the wrong training instead.
+    """
+    stamp = workdir / "training_identity.json"
+    here = json.loads(json.dumps(identity, default=str))
+    old = json.loads(stamp.read_text()) if stamp.exists() else None
+    if old != here and (workdir / "checkpoints").exists():
+        before = (old or {}).get("params", {})
+        changed = sorted(k for k in set(before) | set(here["params"]) if before.get(k) != here["params"].get(k))
+        what = ("no record of its settings" if old is None else
+                "changed: " + ", ".join(changed) if changed else "another AA run or self-frame backmapping")
+        log.warning("dbm: %s holds a training with other settings or data (%s); starting over", workdir, what)
+        shutil.rmtree(workdir / "checkpoints")
+        (workdir / "self_frames.npz").unlink(missing_ok=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps(here, indent=1))
 
 
 def _self_frames(model, frames, train_idx, n, backmap, cache):
