@@ -214,7 +214,7 @@ def test_overlap_loss_is_zero_clear_of_other_molecules_and_pushes_a_draw_out_of_
     assert model.overlap(env, rows, slot, far[None, None]).item() == 0.0
     # a draw 0.05 nm from an atom of another molecule: deep inside its clash distance
     draw = (partner + torch.tensor([0.05, 0.0, 0.0]))[None, None].requires_grad_(True)
-    loss = model.overlap(env, rows, slot, draw)
+    loss = model.overlap(env, rows, slot, draw).sum()
     assert loss.item() > 0.01 ** 2
     loss.backward()
     away = draw.detach() - partner

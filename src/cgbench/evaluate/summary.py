@@ -42,8 +42,8 @@ def readings(t1, t2, chi, sensitivity, perpendicular=True, reference_clash=None,
     for m in t1.columns:
         out.append(f"{m.upper()}: re-projection RMSD {t1[m].min():.3g}-{t1[m].max():.3g} nm.")
     if "atoms_in_clash" in t2 and reference_clash is not None:
-        per = "; ".join(f"{m.upper()} {g['atoms_in_clash'].min():.2%}-{g['atoms_in_clash'].max():.2%}"
-                        for m, g in t2.groupby("method", sort=False))
+        span = lambda v: f"{v.min():.2%}" if v.min() == v.max() else f"{v.min():.2%}-{v.max():.2%}"
+        per = "; ".join(f"{m.upper()} {span(g['atoms_in_clash'])}" for m, g in t2.groupby("method", sort=False))
         out.append(f"Atoms in a clash (a Lennard-Jones pair energy above {clash_kT:g} k_BT in the AA force field; "
                    f"AA reference {reference_clash:.2%}): {per}. Each puts its bead's force far into the tail of "
                    f"Figure 5.")

@@ -307,7 +307,8 @@ class DBM(L.LightningModule):
         com : Tensor, scalar, nm^2
             Mean squared offset of the bead's centre of mass built from the nearest draws.
         overlap : Tensor, scalar, nm^2
-            :meth:`overlap` of every draw (0 when ``lambda_overlap`` is 0).
+            Mean :meth:`overlap` of the draws other than the nearest (0 when ``lambda_overlap`` is 0
+            or there is one draw).
         detail : dict of str -> Tensor
             ``sup_gibbs_nm2`` and ``sup_sequential_nm2`` (the same error per mode).
         """
@@ -327,7 +328,14 @@ class DBM(L.LightningModule):
         nearest = torch.zeros_like(env.atom_pos[:, :K])
         nearest[rows, slot] = pos[torch.arange(n, device=rows.device), pick]
         com = self.com_offset(env, nearest).pow(2).sum(-1).mean()
-        overlap = self.overlap(env, rows, slot, pos) if hp.lambda_overlap > 0 else torch.zeros((), device=pos.device)
+        overlap = torch.zeros((), device=pos.device)
+        if hp.lambda_overlap > 0 and m > 1:
+            # every draw but the one pulled onto the reference: generated neighbours can lie where the
+            # reference atom is, and pushing that draw out of them would pull against the supervised
+            # loss and bias the bonds; the others learn to leave room, and the candidates find it
+            rest = torch.ones(n, m, dtype=torch.bool, device=pos.device)
+            rest[torch.arange(n, device=pos.device), pick] = False
+            overlap = self.overlap(env, rows, slot, pos)[rest].mean()
         detail = {"sup_gibbs_nm2": best[gibbs].mean().detach() if gibbs.any() else None,
                   "sup_sequential_nm2": best[~gibbs].mean().detach() if (~gibbs).any() else None}
         return best.mean(), com, overlap, {k: v for k, v in detail.items() if v is not None}
@@ -338,7 +346,7 @@ class DBM(L.LightningModule):
         For each pair of a draw (atom ``slot`` of environment ``rows``) and an environment atom of
         another molecule, the shortfall is how far the pair is inside the distance at which its
         Lennard-Jones energy reaches ``overlap_kj_mol``; the loss is its square, summed over the
-        partners and averaged over draws (nm^2). Bounded where the energy is not, so one deep
+        partners (nm^2). Bounded where the energy is not, so one deep
         overlap cannot swamp the batch. Against reference neighbours it is almost always 0; it acts
         on environments built from the model's own output, where two generated beads can overlap.
 
@@ -350,7 +358,7 @@ class DBM(L.LightningModule):
 
         Returns
         -------
-        Tensor, scalar, nm^2
+        Tensor, shape (N, M), nm^2
         """
         other = env.atom_mask[rows] & ~env.atom_same[rows]  # (N, A)
         ai = self.bead_atoms[env.centre_local[rows], slot]  # (N,)
@@ -362,7 +370,7 @@ class DBM(L.LightningModule):
         r_clash = sig * u.pow(-1.0 / 6.0)  # (N, A)
         r = torch.linalg.norm(pos[:, :, None, :] - env.atom_pos[rows][:, None, :, :], dim=-1)  # (N, M, A)
         short = torch.relu(r_clash[:, None, :] - r) * other[:, None, :]
-        return short.pow(2).sum(-1).mean()
+        return short.pow(2).sum(-1)
 
     def _critic_inputs(self, env, pos, conds):
         K = self.spec.max_atoms
