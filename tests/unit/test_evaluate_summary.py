@@ -138,3 +138,14 @@ def test_summary_verdict_says_when_ibi_did_not_converge():
     assert "IBI did NOT converge" in verdict_part and "The CG models are not converged" in verdict_part
     assert verdict_part.index("CG models</b>") < verdict_part.index("DBM</b>")
     assert "IBI" not in summary_html({"dbm": "x"}, [], SETTINGS)
+
+
+def test_provenance_says_where_the_model_came_from_and_what_it_saw():
+    from cgbench.evaluate.summary import dbm_provenance
+
+    tuned = dbm_provenance({"init_from": "model.pt", "generator_updates": 100, "wall_s": 45.0, "self_frames": 4,
+                            "self_fraction": 0.5})
+    assert tuned == ("DBM: initialised from the shipped model model.pt and fine-tuned on this run's training frames "
+                     "(100 generator updates in 0.8 min; in 4 of the frames, 50% of the samples saw other molecules' "
+                     "atoms where the model itself had put them).")
+    assert dbm_provenance({"steps": 7}) == "DBM: trained from scratch on this run's training frames (7 optimiser steps)."

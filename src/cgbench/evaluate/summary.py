@@ -79,6 +79,9 @@ def dbm_provenance(training):
     wall = training.get("wall_s")
     done = (f"{updates} generator updates" if updates is not None else f"{training.get('steps')} optimiser steps") + (
         f" in {wall / 60:.1f} min" if wall else "")
+    if training.get("self_frames"):
+        done += (f"; in {training['self_frames']} of the frames, {training['self_fraction']:.0%} of the samples saw "
+                 f"other molecules' atoms where the model itself had put them")
     if training.get("init_from"):
         return (f"DBM: initialised from the shipped model {training['init_from']} and fine-tuned on this run's "
                 f"training frames ({done}).")

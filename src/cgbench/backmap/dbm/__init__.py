@@ -274,7 +274,9 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
     return summarise_log(metrics) | {"epochs": trainer.current_epoch, "steps": trainer.global_step,
                                      "generator_updates": int(model.generator_updates),
                                      "wall_s": float(model.train_seconds),
-                                     "init_from": str(init) if init else None}
+                                     "init_from": str(init) if init else None,
+                                     "self_frames": len(generated[0]) if generated is not None else 0,
+                                     "self_fraction": float(data["self_fraction"]) if generated is not None else 0.0}
 
 
 #: Settings that a training can change and still resume: its length and how it runs.
