@@ -93,6 +93,11 @@ def test_shipped_means_the_molecules_own_model_or_none():
     assert plan.init_from(config(TPB, dbm=shipped), tpb) is None
     _, warnings = plan.check(config(TPB, dbm=shipped), tpb)
     assert any(w.startswith("dbm.train.init_from: TPB ships no DBM model") for w in warnings)
+    # no model to backmap the self frames with: said, and training keeps to the reference frames
+    _, warnings = plan.check(config(TPB, dbm={"train": {"init_from": "shipped", "self_frames": 4}}), tpb)
+    assert any(w.startswith("dbm.train.self_frames: DBM trains from scratch") for w in warnings)
+    _, warnings = plan.check(config(TMBT, dbm={"train": {"init_from": "shipped", "self_frames": 4}}), tmbt)
+    assert not any(w.startswith("dbm.train.self_frames") for w in warnings)
 
 
 def test_the_shipped_model_card_matches_the_weights():

@@ -143,6 +143,11 @@ def check(config, out):
             f"trains from scratch with this config's training settings; check that they are sized for that "
             f"(`make pretrain` shows how the TMBT model was made)"
         )
+    if init is None and config["dbm"]["train"].get("self_frames"):
+        warnings.append(
+            f"dbm.train.self_frames: DBM trains from scratch here, so there is no model to backmap the "
+            f"{config['dbm']['train']['self_frames']} frames with; training uses the reference frames only"
+        )
     if init:
         if not Path(init).is_file():
             problems.append(f"dbm.train.init_from: file '{init}' does not exist")

@@ -227,6 +227,11 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
     L.seed_everything(data["seed"], workers=True)
     n_self = int(data.pop("self_frames"))
     init = p["trainer"]["init_from"]
+    if n_self and not init:
+        # an untrained model's backmaps are noise, and they would confine training to a few frames
+        log.warning("dbm: self_frames=%d ignored: training starts from scratch (no init_from), so there is no "
+                    "model whose backmaps could serve as neighbours", n_self)
+        n_self = 0
     workdir = Path(workdir)
     _forget_other_training(workdir, _training_identity(params, backmap if n_self else None, aa_trajectory))
     resuming = (workdir / "checkpoints" / "last.ckpt").exists()
