@@ -136,8 +136,6 @@ def template_start(r, spec):
     return x.reshape(f, -1, 3)
 
 
-
-
 class Backmapper:
     """Runs inference with a trained model.
 

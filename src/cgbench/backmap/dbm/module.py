@@ -108,8 +108,8 @@ class DBM(L.LightningModule):
     def __init__(self, molecule, grid=8, box_nm=1.2, sigma_nm=0.1, env_cutoff_nm=0.7, n_filters=32, z_dim=64,
                  critic_norm="group", warmup_steps=0, n_draws=4, gibbs_fraction=0.5, lambda_sup=1000.0,
                  lr_warmup=1e-3, lambda_gp=0.1, lambda_drift=0.0, n_critic=5, lambda_pot=0.01, bonded_weight=1.0,
-                 pot_ramp_fraction=0.5, lambda_com=0.0, lambda_overlap=0.0, overlap_kj_mol=20.0, lr_generator=1e-4, lr_critic=1e-4, beta1=0.0, beta2=0.9,
-                 energy_cutoff_nm=1.0, r_min_nm=0.2, coulomb=False):
+                 pot_ramp_fraction=0.5, lambda_com=0.0, lambda_overlap=0.0, overlap_kj_mol=20.0, lr_generator=1e-4,
+                 lr_critic=1e-4, beta1=0.0, beta2=0.9, energy_cutoff_nm=1.0, r_min_nm=0.2, coulomb=False):
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
