@@ -278,16 +278,20 @@ def provenance(path, cfg):
 
 
 def rule_resources():
-    """``mem_mb`` and ``runtime`` of every rule in ``workflow/rules`` (literal values only)."""
+    """``mem_mb`` and ``runtime`` of every rule in ``workflow/rules``: literal values, and constants
+    that ``common.smk`` sets to a literal; anything computed is given by its name."""
+    rules = ROOT / "workflow" / "rules"
+    constants = {m.group(1): int(m.group(2))
+                 for m in re.finditer(r"^([A-Z_]+) = (\d+)\s*$", (rules / "common.smk").read_text(), flags=re.M)}
+    value = lambda v: int(v) if v.isdigit() else constants.get(v, v)
     out = {}
-    for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+    for smk in sorted(rules.glob("*.smk")):
         for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
             name = block.split(":", 1)[0].strip()
-            mem = re.search(r"mem_mb\s*=\s*(\d+)", block)
+            mem = re.search(r"mem_mb\s*=\s*(\w+)", block)
             run = re.search(r"runtime\s*=\s*([\w\[\]\"'.]+)", block)
-            out[name] = {"mem_mb": int(mem.group(1)) if mem else None,
-                         "runtime": (int(run.group(1)) if run and run.group(1).isdigit() else
-                                     run.group(1) if run else None)}
+            out[name] = {"mem_mb": value(mem.group(1)) if mem else None,
+                         "runtime": value(run.group(1)) if run else None}
     return out
 
 

@@ -51,6 +51,8 @@ def test_fit_separates_fixed_and_per_frame_costs(ps):
     assert ps.fit(one, None) == (None, None)
 
 
-def test_rule_resources_reads_literal_mem_mb(ps):
+def test_rule_resources_reads_literal_mem_mb_and_named_constants(ps):
     rules = ps.rule_resources()
-    assert isinstance(rules["map_aa"]["mem_mb"], int)
+    assert rules["molecule"]["mem_mb"] == 2000 and rules["map_aa"]["runtime"] == 60
+    assert rules["map_aa"]["mem_mb"] == rules["testset"]["mem_mb"] == 2000  # STREAMED_MEM_MB in common.smk
+    assert rules["cg_model_forces"]["mem_mb"] == "CG_FORCES_MEM_MB"  # computed from the run's size

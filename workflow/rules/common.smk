@@ -176,6 +176,9 @@ def evaluate_set_runtime_min(wildcards, attempt):
 
 #: cg_model_forces holds the mapped AA run and its test set: measured memory, scaled to this run
 CG_FORCES_MEM_MB = max(2000, cgcost.cg_forces_mem_mb(config, BEADS_PER_MOLECULE))
+#: map_aa, testset and ibi_chunk hold a chunk of frames, never the run: under 1 GB at the study's
+#: size (benchmarks/paper_scale.py, README "The study's size, rehearsed"); 2 GB keeps 1.5 x of that
+STREAMED_MEM_MB = 2000
 
 
 def dbm_init_inputs(wildcards):
