@@ -56,12 +56,28 @@ $(STAMP): pyproject.toml | $(PY)
 clean:
 	rm -rf results .snakemake
 
-# The shipped TMBT DBM model: an AA run of its own (config/dbm_pretrain.yaml, another seed than the
-# demo's), DBM training (resumes after an interruption), then resources/tmbt/dbm/{model.pt,MODEL.md}.
+# The shipped TMBT DBM model, on one AA run of its own (config/dbm_pretrain.yaml, another seed than
+# the demo's): training from scratch on reference frames (kept in resources/tmbt/dbm/base/), then
+# SELF_ROUNDS fine-tunes on the previous model's own backmaps (config/dbm_pretrain_self.yaml), each
+# in pretrain/self<k>/, which links the first run's AA trajectory instead of running it again. Every
+# training resumes after an interruption.
 PRETRAIN := pretrain
+SELF_ROUNDS := 2
+SHIPPED_FILES := model.pt model.json MODEL.md quality.json training.png
 pretrain: install
 	mkdir -p $(PRETRAIN) && ln -sfn ../resources $(PRETRAIN)/resources && ln -sfn ../config $(PRETRAIN)/config
 	$(SNAKEMAKE) --cores $(CORES) --directory $(PRETRAIN) results/dbm/shipped/model.pt --configfile config/dbm_pretrain.yaml
-	mkdir -p resources/tmbt/dbm
-	cp $(PRETRAIN)/results/dbm/shipped/{model.pt,model.json,MODEL.md,quality.json,training.png} resources/tmbt/dbm/
-	@echo "shipped: resources/tmbt/dbm/model.pt (card: resources/tmbt/dbm/MODEL.md)"
+	mkdir -p resources/tmbt/dbm/base
+	cd $(PRETRAIN)/results/dbm/shipped && cp $(SHIPPED_FILES) ../../../../resources/tmbt/dbm/base/
+	set -e; init=resources/tmbt/dbm/base/model.pt; \
+	for k in $$(seq 1 $(SELF_ROUNDS)); do \
+		d=$(PRETRAIN)/self$$k; mkdir -p $$d/results; \
+		ln -sfn ../../resources $$d/resources; ln -sfn ../../config $$d/config; \
+		ln -sfn ../../results/aa $$d/results/aa; ln -sfn ../../results/molecule $$d/results/molecule; \
+		$(SNAKEMAKE) --cores $(CORES) --directory $$d results/dbm/shipped/model.pt \
+			--configfile config/dbm_pretrain.yaml config/dbm_pretrain_self.yaml \
+			--config "dbm={'train': {'init_from': '$$init'}}"; \
+		init=../self$$k/results/dbm/shipped/model.pt; \
+	done; \
+	cd $(PRETRAIN)/self$(SELF_ROUNDS)/results/dbm/shipped && cp $(SHIPPED_FILES) ../../../../../resources/tmbt/dbm/
+	@echo "shipped: resources/tmbt/dbm/model.pt (card: resources/tmbt/dbm/MODEL.md; first phase: resources/tmbt/dbm/base/)"

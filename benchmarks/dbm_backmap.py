@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--frames", type=int, default=1)
     ap.add_argument("--candidates", type=int, default=4)
     ap.add_argument("--gibbs", type=int, default=0)
+    ap.add_argument("--repair", type=int, default=0, help="repair sweeps of beads in a clash (the demo: 1)")
     ap.add_argument("--filters", type=int, default=16, help="network width of an untrained model (DBM default 32)")
     ap.add_argument("--model", help="a shipped model or checkpoint to time instead of an untrained one")
     ap.add_argument("--project", action="store_true", help="consistency projection before selection")
@@ -50,7 +51,7 @@ def main():
         a.filters = model.hparams.n_filters
     else:
         model = DBM(spec.to_dict(), n_filters=a.filters).to(device).eval()
-    bm = Backmapper(model, n_gibbs=a.gibbs, n_candidates=a.candidates, batch_size=a.batch_size,
+    bm = Backmapper(model, n_gibbs=a.gibbs, n_candidates=a.candidates, n_repair=a.repair, batch_size=a.batch_size,
                     consistency="project" if a.project else "none")
     bm.run(frames.r[:1], frames.box[:1])  # warm-up: allocator, kernels
     t0 = time.perf_counter()
@@ -60,7 +61,8 @@ def main():
         "benchmark": "dbm_backmap", "device": str(device), "device_name": torch.cuda.get_device_name(device)
         if device.type == "cuda" else "cpu", "threads": torch.get_num_threads(), "molecules": n_mol,
         "frames": a.frames, "beads_per_frame": n_mol * spec.n_beads, "atoms_per_frame": n_mol * spec.n_atoms,
-        "colours": info["n_colours"], "candidates": a.candidates, "gibbs_sweeps": a.gibbs, "filters": a.filters,
+        "colours": info["n_colours"], "candidates": a.candidates, "gibbs_sweeps": a.gibbs, "repair_sweeps": a.repair,
+        "filters": a.filters, "clash_atom_fraction": round(info["clash_atom_fraction"], 4),
         "model": a.model or "untrained", "projection": a.project,
         "batched_s": round(batched, 3), "molecules_per_s_batched": round(n_mol * a.frames / batched, 2),
     }

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from cgbench.backmap import dbm
+from cgbench.core.errors import CgbenchError
 from conftest import needs_gmx, tiny_aa_run
 from dbm_testdata import one_torch_thread
 
@@ -61,6 +62,14 @@ def test_train_resume_and_backmap_the_in_distribution_set(nvt, tmbt_files, tmp_p
     generated = np.load(tmp_path / "work2" / "self_frames.npz")
     assert list(generated["frames"]) == [0, 3] and generated["x"].shape == (2, 4 * 69, 3)
     assert dbm.load_model(tmp_path / "tuned.ckpt", "cpu").hparams.n_filters == 8
+    # epochs 0: the shipped model is the run's model, unchanged; without one there is nothing to take
+    as_is = dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, tmp_path / "work3", tmp_path / "as_is.ckpt",
+                      dict(TRAIN, epochs=0, init_from=str(tmp_path / "shipped.pt")))
+    assert as_is["epochs"] == 0 and as_is["generator_updates"] == 0
+    assert (tmp_path / "as_is.ckpt").read_bytes() == (tmp_path / "shipped.pt").read_bytes()
+    with pytest.raises(CgbenchError, match="epochs 0 takes the starting model as it is"):
+        dbm.train(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, tmp_path / "work4", tmp_path / "none.ckpt",
+                  dict(TRAIN, epochs=0))
 
     out = {k: tmp_path / f"{k.replace('_', '.')}" for k in ("cg_gro", "cg_xtc", "aa_gro", "aa_xtc")}
     test = dbm.write_test_set(nvt / "nvt.tpr", nvt / "nvt.trr", *mol, out, train_fraction=0.66)

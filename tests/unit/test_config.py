@@ -136,3 +136,26 @@ def test_a_full_size_config_sets_every_key_the_demo_sets(root, name, sections):
     # dbm_pretrain.yaml runs the AA and DBM stages only
     leaked = [".".join(p) for p in _leaves(demo) if not has(other, p) and (sections is None or p[0] in sections)]
     assert leaked == [], f"{name} inherits the demo's {leaked}"
+
+
+def test_pretrain_second_phase_changes_only_the_dbm_training(root, monkeypatch):
+    """`make pretrain`'s second phase links the first phase's AA run and molecule files instead of
+    making its own, so its overlay may change DBM training settings only; it starts from the first
+    phase's model and learns on that model's backmaps."""
+    monkeypatch.chdir(root)
+    demo = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    first = yaml.safe_load((root / "config" / "dbm_pretrain.yaml").read_text())
+    overlay = yaml.safe_load((root / "config" / "dbm_pretrain_self.yaml").read_text())
+    assert [p[:2] for p in _leaves(overlay)] == [("dbm", "train")] * len(list(_leaves(overlay)))
+    merged = copy.deepcopy(demo)
+    for layer in (first, overlay):
+        for path in _leaves(layer):
+            node, value = merged, layer
+            for k in path[:-1]:
+                node, value = node.setdefault(k, {}), value[k]
+            node[path[-1]] = value[path[-1]]
+    train = validate(merged)["dbm"]["train"]
+    assert train["init_from"] == "resources/tmbt/dbm/base/model.pt"
+    assert train["self_frames"] > 0 and train["lambda_overlap"] > 0
+    # every step of the fine-tune is supervised, as in the first phase (its adversarial epochs were not kept)
+    assert train["warmup_steps"] >= train["epochs"] * train["samples_per_epoch"] // train["batch_size"]

@@ -149,3 +149,5 @@ def test_provenance_says_where_the_model_came_from_and_what_it_saw():
                      "(100 generator updates in 0.8 min; in 4 of the frames, 50% of the samples saw other molecules' "
                      "atoms where the model itself had put them).")
     assert dbm_provenance({"steps": 7}) == "DBM: trained from scratch on this run's training frames (7 optimiser steps)."
+    as_is = dbm_provenance({"init_from": "model.pt", "epochs": 0, "steps": 0, "generator_updates": 0})
+    assert as_is == "DBM: the shipped model model.pt as it is, not trained on this run's frames."

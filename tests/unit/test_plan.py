@@ -136,3 +136,8 @@ def test_per_pair_ibi_keys_must_name_pairs_of_the_molecules_bead_types():
     tmbt = plan.outline(TMBT)
     problems, _ = plan.check(config(TMBT, ibi={"pair_step_nm": {"T-T": 0.02}}), tmbt)
     assert problems == []
+    # epochs 0 takes the starting model as it is: refused where there is none
+    problems, _ = plan.check(config(TPB, dbm={"train": {"init_from": "shipped", "epochs": 0}}), tpb)
+    assert any(p.startswith("dbm.train.epochs: 0 takes the starting model as it is") for p in problems)
+    problems, _ = plan.check(config(TMBT, dbm={"train": {"init_from": "shipped", "epochs": 0}}), tmbt)
+    assert not any(p.startswith("dbm.train.epochs") for p in problems)

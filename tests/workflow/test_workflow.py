@@ -188,8 +188,15 @@ def tpb_workdir(tmp_path_factory):
     return copy_workflow(tmp_path_factory.mktemp("wf_tpb"))
 
 
-def test_a_molecule_without_nitrogen_plans_on_default_settings(tpb_workdir):
+def test_a_molecule_without_nitrogen_plans_on_default_settings_and_a_dbm_training(tpb_workdir):
+    # the demo takes TMBT's shipped DBM model as it is (no training): TPB ships none, so the plan
+    # stops and says what to give instead of training nothing
     (tpb_workdir / "own.yaml").write_text("molecule: resources/tpb/molecule.yaml\n")
+    res = snakemake("-n", "--configfile", "own.yaml", cwd=tpb_workdir)
+    text = res.stderr + res.stdout
+    assert res.returncode != 0 and "dbm.train.epochs: 0 takes the starting model as it is" in text
+    assert "Job stats" not in text
+    (tpb_workdir / "own.yaml").write_text("molecule: resources/tpb/molecule.yaml\ndbm: {train: {epochs: 1}}\n")
     res = snakemake("-n", "--configfile", "own.yaml", cwd=tpb_workdir)
     assert res.returncode == 0, res.stderr + res.stdout
     text = res.stderr + res.stdout

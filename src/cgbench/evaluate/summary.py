@@ -75,6 +75,8 @@ def readings(t1, t2, chi, sensitivity, perpendicular=True, reference_clash=None,
 
 def dbm_provenance(training):
     """One sentence on where the DBM model of this run came from, from its training summary (dict)."""
+    if training.get("init_from") and training.get("epochs") == 0:
+        return f"DBM: the shipped model {training['init_from']} as it is, not trained on this run's frames."
     updates = training.get("generator_updates")
     wall = training.get("wall_s")
     done = (f"{updates} generator updates" if updates is not None else f"{training.get('steps')} optimiser steps") + (

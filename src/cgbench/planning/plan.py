@@ -143,6 +143,12 @@ def check(config, out):
             f"trains from scratch with this config's training settings; check that they are sized for that "
             f"(`make pretrain` shows how the TMBT model was made)"
         )
+    if init is None and config["dbm"]["train"]["epochs"] == 0:
+        problems.append(
+            "dbm.train.epochs: 0 takes the starting model as it is, but there is none "
+            f"(init_from: {config['dbm']['train']['init_from']}); give DBM a training (config/tpb.yaml sizes one "
+            "from scratch)"
+        )
     if init is None and config["dbm"]["train"].get("self_frames"):
         warnings.append(
             f"dbm.train.self_frames: DBM trains from scratch here, so there is no model to backmap the "

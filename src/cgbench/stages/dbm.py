@@ -21,12 +21,19 @@ def train_files(tpr, trr, topology, mapping, cg_topology, params, train_fraction
     logs = sorted(Path(workdir).glob("logs/version_*/metrics.csv"), key=lambda q: q.stat().st_mtime)
     metrics = pd.concat([pd.read_csv(q) for q in logs], ignore_index=True) if logs else pd.DataFrame()
     metrics.to_csv(out["metrics"], index=False)
-    plot_training(metrics, out["png"])
+    if summary.get("epochs") == 0:
+        untrained = Path(summary["init_from"])
+        note = f"No training in this run: {untrained} is taken as it is."
+        if (untrained.parent / "MODEL.md").exists():
+            note += f"\nHow it was made, and its curves: {untrained.parent}/MODEL.md and training.png"
+        plot_training(metrics, out["png"], note=note)
+    else:
+        plot_training(metrics, out["png"])
     Path(out["summary"]).write_text(json.dumps(summary, indent=1))
     log.info("DBM training: %s", json.dumps(summary))
 
 
-def plot_training(metrics, path):
+def plot_training(metrics, path, note=None):
     """Training curves over optimisation steps: the warm-up's supervised error (by conditioning
     mode), the adversarial losses, the validation bond errors (junction bonds apart), energies and
     speed. Panels whose columns were never logged are left out."""
@@ -44,7 +51,14 @@ def plot_training(metrics, path):
         ("samples/s", cols(lambda c: "samples_per_s" in c), False),
     ]
     groups = [(t, c, log) for t, c, log in groups if c and metrics[c].notna().any().any()]
-    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(4.2 * max(1, len(groups)), 3.5), squeeze=False)
+    if note is not None or not groups:
+        fig, ax = plt.subplots(figsize=(7, 1.6))
+        ax.axis("off")
+        ax.text(0.0, 0.5, note or "No training steps were logged.", va="center", fontsize=9, wrap=True)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.5), squeeze=False)
     for ax, (title, names, log) in zip(axes[0], groups):
         for c in names:
             d = metrics[["step", c]].dropna()
@@ -132,10 +146,13 @@ def ship_files(model, tpr, trr, topology, mapping, cg_topology, training, metric
                "reprojection_rmsd_nm": q["reprojection_rmsd_nm"], "junction_bonds": q["junction_bonds"],
                "js_bond_mean_nats": q["js_bond_mean_nats"], "js_angle_mean_nats": q["js_angle_mean_nats"],
                "rdf_cc_intermolecular_mean_abs_diff": q["rdf_cc_intermolecular_mean_abs_diff"],
-               "close_contacts": q["close_contacts"], "close_contacts_reference": q["close_contacts_reference"]}
+               "close_contacts": q["close_contacts"], "close_contacts_reference": q["close_contacts_reference"],
+               "clash_atom_fraction": q["clash_atom_fraction"],
+               "clash_atom_fraction_reference": q["clash_atom_fraction_reference"]}
     training_record = {k: summary.get(k) for k in ("epochs", "steps", "generator_updates", "mean_samples_per_s",
                                                      "last_val_bond_rmse_nm", "last_val_junction_mae_nm",
-                                                     "last_val_intra_mae_nm", "wall_s")}
+                                                     "last_val_intra_mae_nm", "wall_s", "init_from",
+                                                     "self_frames", "self_fraction")}
     written = shipped.export(net, out["model"], recipe=dict(recipe) | {"training": training_record},
                              quality=quality)
     Path(out["quality"]).write_text(json.dumps(quality | {"model": written}, indent=1, default=float))
@@ -159,6 +176,8 @@ def model_card(net, recipe, training, quality, written):
         ("intermolecular C-C RDF, mean absolute difference", quality["rdf_cc_intermolecular_mean_abs_diff"]),
         ("atoms in an intermolecular pair closer than 0.1 nm (backmap / reference)",
          f"{quality['close_contacts']['atom_fraction']:.4f} / {quality['close_contacts_reference']['atom_fraction']:.4f}"),
+        ("atoms in a clash: a Lennard-Jones pair energy above 10 kT (backmap / reference)",
+         f"{quality['clash_atom_fraction']:.4f} / {quality['clash_atom_fraction_reference']:.4f}"),
         ("backmapping speed on the CPU (molecules/s)", quality["molecules_per_s_cpu"]),
     ]
     fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)

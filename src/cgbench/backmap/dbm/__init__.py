@@ -220,6 +220,8 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
     if p["trainer"]["threads"]:
         torch.set_num_threads(int(p["trainer"]["threads"]))
     spec = load_spec(topology_npz, mapping_json, cg_topology_json)
+    if int(p["trainer"]["epochs"]) == 0:
+        return _as_it_is(p["trainer"]["init_from"], spec, model_out)
     data = dict(p["data"])
     frames = load_frames(aa_topology, aa_trajectory, spec, data.pop("frame_stride"))
     train_idx, _ = split(len(frames), data["train_fraction"])
@@ -282,6 +284,18 @@ def train(aa_topology, aa_trajectory, topology_npz, mapping_json, cg_topology_js
                                      "init_from": str(init) if init else None,
                                      "self_frames": len(generated[0]) if generated is not None else 0,
                                      "self_fraction": float(data["self_fraction"]) if generated is not None else 0.0}
+
+
+def _as_it_is(init, spec, model_out):
+    """No training (``epochs`` 0): the starting model, checked against the molecule, is the model."""
+    if not init:
+        raise CgbenchError("dbm: epochs 0 takes the starting model as it is, but init_from names none")
+    load_model(init, "cpu", molecule=spec)
+    Path(model_out).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(init, model_out)
+    log.info("dbm: epochs 0: %s is this run's model, not trained further", init)
+    return {"epochs": 0, "steps": 0, "generator_updates": 0, "wall_s": 0.0, "init_from": str(init),
+            "self_frames": 0, "self_fraction": 0.0}
 
 
 #: Settings that a training can change and still resume: its length and how it runs.
