@@ -17,7 +17,7 @@ rule map_aa:
     conda:
         "../../envs/analysis.yaml"
     threads: 1
-    # streams the run in chunks: 974 MB measured at the study's size (211,968 atoms), 1.5 x that
+    # streams the run in chunks: 974 MB measured at the study's size (211,968 atoms)
     resources:
         mem_mb=STREAMED_MEM_MB,
         runtime=60,

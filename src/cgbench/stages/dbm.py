@@ -18,7 +18,9 @@ def train_files(tpr, trr, topology, mapping, cg_topology, params, train_fraction
     p = dict(params)
     p.update(train_fraction=train_fraction, threads=threads, progress_bar=True)
     summary = dbm.train(tpr, trr, topology, mapping, cg_topology, workdir, out["model"], p, backmap=backmap)
+    # with epochs 0 nothing trained here: logs left in the work folder by an earlier training are not this run's
     logs = sorted(Path(workdir).glob("logs/version_*/metrics.csv"), key=lambda q: q.stat().st_mtime)
+    logs = logs if summary.get("epochs") != 0 else []
     metrics = pd.concat([pd.read_csv(q) for q in logs], ignore_index=True) if logs else pd.DataFrame()
     metrics.to_csv(out["metrics"], index=False)
     if summary.get("epochs") == 0:
