@@ -17,4 +17,6 @@ with to_log(snakemake.log[0]):
         workdir=snakemake.params.workdir,
         sentinel=snakemake.output.sentinel,
         threads=snakemake.threads,
+        cg_gro=snakemake.input.cg_gro,
+        cg_traj=snakemake.input.cg_traj,
     )

@@ -449,3 +449,53 @@ def test_smoothed_update_then_scale_then_wjk_pressure_correction(options_loop):
         if p_atm > pt:
             assert ramp[0] < 0
         assert abs(ramp[0]) <= 0.1 * kBT + 1e-9
+
+
+# --------------------------------------------------------------------------- replicas and per-pair update scales
+@pytest.fixture(scope="module")
+def replica_loop(system, tmp_path_factory):
+    """One iteration of two replicas side by side, the second from another relaxed lattice, and a
+    larger update scale for the sparse T-T pair."""
+    top, terms, x, box = system
+    lmp = _lmp()
+    x1 = lr.relax_overlaps(tmp_path_factory.mktemp("push1"), top, terms, N_MOL,
+                           lr.lattice_configuration(x[:7] - x[:7].mean(0), N_MOL, box, seed=8), box,
+                           n_steps=2000, command=lmp)
+    wd = tmp_path_factory.mktemp("ibi_replicas") / "loop"
+    settings = ibi.IBISettings(iterations_max=1, replicas=2, sparse_max_pairs=1000, sparse_alpha=0.3)
+    ibi.setup(wd, top, N_MOL, x, box, TARGETS, terms, MD, settings, lammps_command=lmp, replica_positions_nm=[x1])
+    t0 = time.perf_counter()
+    table = ibi.run_chunk(wd, 1)
+    print(f"\nIBI, 2 replicas, 1 iteration: {time.perf_counter() - t0:.1f} s")
+    return {"wd": wd, "table": table, "x1": x1, "box": box}
+
+
+def test_replicas_ran_side_by_side_from_their_own_frames(replica_loop):
+    step = replica_loop["wd"] / "step_001"
+    frames = MD.n_steps // MD.dump_every + 1
+    main, rep = lammps.read_dump(step / "traj.dump"), lammps.read_dump(step / "traj_r1.dump")
+    assert len(rep.positions) == frames and len(main.positions) == 2 * frames  # the main dump holds both
+    np.testing.assert_array_equal(main.positions[frames:], rep.positions)
+    assert not np.allclose(main.positions[frames - 1], rep.positions[-1], atol=0.05)  # independent runs
+    assert "read_data       system_r1.data" in (step / "cg_nvt_r1.in").read_text()
+    assert "Loop time" in (step / "log_r1.lammps").read_text()
+
+
+def test_votca_averages_the_pressure_of_every_replica(replica_loop):
+    step = replica_loop["wd"] / "step_001"
+    own = np.loadtxt(step / "pressure_r1.dat", skiprows=1)
+    pooled = np.loadtxt(step / "pressure.dat", skiprows=1)
+    assert len(pooled) == 2 * len(own)
+    np.testing.assert_array_equal(pooled[len(own):], own)
+    p_atm = float((step / "T_A.pressure").read_text().split("=")[1])
+    assert p_atm == pytest.approx(pooled.mean(), rel=1e-9)
+    assert pooled[: len(own)].mean() != pytest.approx(own.mean(), rel=1e-3)
+
+
+def test_the_sparse_pair_takes_its_own_update_scale(replica_loop):
+    step = replica_loop["wd"] / "step_001"
+    for name, alpha in (("T_T", 0.3), ("T_A", 0.5), ("A_A", 0.5)):
+        _, d1, _ = votca.read_table(step / f"{name}.dpot.1")
+        _, d2, _ = votca.read_table(step / f"{name}.dpot.2")
+        np.testing.assert_allclose(d2, alpha * d1, atol=1e-9)
+

@@ -1,6 +1,8 @@
 """IBI set-up and bookkeeping without engines: targets, initial potentials, the working directory, divergence checks."""
 
 import json
+import os
+from pathlib import Path
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -78,7 +80,7 @@ def test_rdf_distance():
 MD = lr.MDSettings(n_steps=200, dump_every=50)
 
 
-def _setup(tmp_path, tmbt, targets=TARGETS, **kw):
+def _setup(tmp_path, tmbt, targets=TARGETS, replica_positions_nm=(), **kw):
     n = 27
     L = 2.9
     x = lr.lattice_configuration(np.random.default_rng(0).normal(size=(7, 3)) * 0.2, n, np.full(3, L), seed=1)
@@ -93,6 +95,7 @@ def _setup(tmp_path, tmbt, targets=TARGETS, **kw):
         MD,
         settings=ibi.IBISettings(iterations_max=4, **kw),
         lammps_command="lmp",
+        replica_positions_nm=replica_positions_nm,
     )
 
 
@@ -136,6 +139,52 @@ def test_setup_refuses_nan_targets_missing_pairs_and_an_existing_loop(tmp_path, 
     (settings.parent / "step_000").mkdir()
     with pytest.raises(CgbenchError, match="already holds"):
         _setup(tmp_path, tmbt)
+
+
+def test_setup_of_replicas_writes_their_frames_inputs_and_runner(tmp_path, tmbt):
+    """Replica 1 gets its own data file, its own seeds and output names, both travel with every step
+    (filelist), and csg_inverse runs LAMMPS through the replica runner."""
+    L = 2.9
+    x1 = lr.lattice_configuration(np.random.default_rng(5).normal(size=(7, 3)) * 0.2, 27, np.full(3, L), seed=2)
+    settings = _setup(tmp_path, tmbt, replicas=2, replica_positions_nm=[x1])
+    d = settings.parent
+    root = ET.parse(settings).getroot()
+    assert root.findtext("inverse/filelist").split() == [
+        "cg_nvt.in", "topol.xml", "bonds.table", "angles.table", "system_r1.data", "cg_nvt_r1.in"]
+    runner = Path(root.findtext("inverse/lammps/command"))
+    assert runner.name == ibi.REPLICA_RUNNER and os.access(runner, os.X_OK)
+    text = runner.read_text()
+    assert 'lmp="lmp"' in text
+    assert "n=2" in text and "traj.dump" in text and "pressure.dat" in text
+    main, rep = (d / "cg_nvt.in").read_text(), (d / "cg_nvt_r1.in").read_text()
+    for a, b in (("system.data", "system_r1.data"), ("traj.dump", "traj_r1.dump"),
+                 ("pressure.dat", "pressure_r1.dat"), ("confout.data", "confout_r1.data")):
+        assert a in main and b in rep and b not in main
+    seeds = [[ln.split()[4] for ln in t.splitlines() if ln.startswith("velocity")] for t in (main, rep)]
+    assert seeds[0] != seeds[1]
+    assert (d / "system.data").read_text() != (d / "system_r1.data").read_text()
+
+
+def test_setup_refuses_replicas_without_their_frames_or_from_the_last_step(tmp_path, tmbt):
+    with pytest.raises(CgbenchError, match="2 replicas need 1 more"):
+        _setup(tmp_path, tmbt, replicas=2)
+    x1 = np.zeros((27 * 7, 3))
+    with pytest.raises(CgbenchError, match="maindir"):
+        _setup(tmp_path, tmbt, replicas=2, replica_positions_nm=[x1], initial_configuration="laststep")
+    with pytest.raises(CgbenchError, match="shape"):
+        _setup(tmp_path, tmbt, replicas=2, replica_positions_nm=[x1[:-7]])
+    assert not (tmp_path / "ibi").exists()
+
+
+def test_update_scale_of_sparse_and_named_pairs(tmp_path, tmbt):
+    """sparse_alpha reaches the sparse pair (T-T: 351 bead pairs), pair_alpha overrides per pair."""
+    settings = _setup(tmp_path, tmbt, alpha=0.2, sparse_max_pairs=1000, sparse_alpha=0.6, pair_alpha={"A-A": 0.4})
+    root = ET.parse(settings).getroot()
+    scale = {e.findtext("name"): float(e.findtext("inverse/post_update_options/scale"))
+             for e in root.findall("non-bonded")}
+    assert scale == {"T_T": 0.6, "T_A": 0.2, "A_A": 0.4}
+    with pytest.raises(CgbenchError, match="without a target"):
+        _setup(tmp_path / "x", tmbt, pair_alpha={"T-B": 0.4})
 
 
 def test_setup_refuses_a_cutoff_beyond_half_the_box(tmp_path, tmbt):

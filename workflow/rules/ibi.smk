@@ -1,6 +1,9 @@
 rule ibi_setup:
     input:
         cg_npz="results/mapping/cg.npz",
+        # replicas beyond the first start from earlier frames of the mapped AA run
+        cg_gro="results/mapping/cg.gro",
+        cg_traj="results/mapping/cg.trr",
         reference="results/mapping/reference.csv",
         dbi_tables="results/bonded/dbi_tables.csv",
         dbi_params="results/bonded/dbi_params.json",
@@ -44,7 +47,7 @@ rule ibi_chunk:
         ibi_group
     conda:
         "../../envs/votca.yaml"
-    threads: config["threads"]["cg"]
+    threads: config["threads"]["cg"] * IBI["replicas"]
     # 213 MB (python) + 107 MB (csg_stat) measured for the study's 21,504 beads
     resources:
         mem_mb=STREAMED_MEM_MB,

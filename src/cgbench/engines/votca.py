@@ -231,6 +231,8 @@ class PairSpec:
         ``<particle_dens>`` of the Wang-Junghans-Kremer pressure correction (see :func:`wjk_density`).
     pressure : bool
         Whether the pair takes a pressure-correction ramp.
+    alpha : float, optional
+        The pair's IBI update scale; None: the loop's ``alpha``.
     """
 
     type1: str
@@ -241,6 +243,7 @@ class PairSpec:
     step_nm: float = 0.01
     particle_dens: float | None = None
     pressure: bool = True
+    alpha: float | None = None
 
     @property
     def name(self):
@@ -385,6 +388,8 @@ def settings_xml(
     for p in pairs:
         if not (0 <= p.min_nm < p.max_nm and 0 < p.step_nm < p.max_nm - p.min_nm):
             raise CgbenchError(f"pair {p.name}: need 0 <= min < max and 0 < step < max - min")
+        if p.alpha is not None and not (0 < p.alpha <= 1):
+            raise CgbenchError(f"pair {p.name}: the IBI update scale alpha must lie in (0, 1], got {p.alpha}")
         if not (0 < table_begin_nm < p.max_nm):
             raise CgbenchError(f"table_begin_nm must lie in (0, {p.max_nm}), got {table_begin_nm}")
     p_target = float(pressure_to_lammps(p_target_bar))
@@ -431,7 +436,7 @@ def settings_xml(
             *([f"      <particle_dens>{_num(p.particle_dens)}</particle_dens>"] if p.particle_dens else []),
             f"      <post_update>{' '.join(post_update + (['pressure'] if p.pressure else []))}</post_update>",
             "      <post_update_options>",
-            f"        <scale>{_num(alpha)}</scale>",
+            f"        <scale>{_num(alpha if p.alpha is None else p.alpha)}</scale>",
             *(
                 ["        <smooth>", f"          <iterations>{int(smooth_iterations)}</iterations>", "        </smooth>"]
                 if int(smooth_iterations) > 0

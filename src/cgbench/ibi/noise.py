@@ -16,7 +16,9 @@ tolerance of the convergence criterion; there a distance just above the toleranc
 potential that misses its target from a short run. Two caveats, both stated in the report: halves
 of one run are correlated through the slow modes, which makes :math:`\nu` too small, and a run
 that is still relaxing from its starting frame differs between its halves for that reason too,
-which makes it too large.
+which makes it too large. With two replicas per iteration (``ibi.replicas``) the pooled dump
+holds one run after the other, so its halves are the two runs, from frames of the AA run 25 ps
+apart in the demo: the first caveat then applies only through what those frames share.
 
 The RDFs are intermolecular (:func:`cgbench.geometry.rdf.intermolecular_rdf`) on bins of each
 pair's own grid step, up to the cut-off or half the box, whichever is shorter.

@@ -42,6 +42,18 @@ TIMING = "cgbench_timing.csv"
 CSG_OUTPUT = "cgbench_csg_inverse.out"
 
 
+#: The LAMMPS command ``csg_inverse`` runs when an iteration has more than one replica (in SCRIPTS).
+REPLICA_RUNNER = "lammps_replicas.sh"
+
+
+def replica_name(name, k):
+    """File name of replica ``k`` (0: the file itself): ``traj.dump`` -> ``traj_r1.dump``."""
+    if k == 0:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}_r{k}.{ext}" if dot else f"{name}_r{k}"
+
+
 #: Folder of our VOTCA scripts (``<inverse><scriptpath>``) and the convergence_check type they add.
 SCRIPTS = "cgbench_votca"
 
@@ -103,6 +115,14 @@ class IBISettings:
         ``pair_step_nm`` / ``target_smooth_iterations`` name it; None: no pair is sparse.
     sparse_step_nm : float, nm
     sparse_target_smooth_iterations : int
+    pair_alpha : dict of str -> float
+        IBI update scale of named pairs, overriding ``alpha``.
+    sparse_alpha : float, optional
+        IBI update scale of sparse pairs (unless ``pair_alpha`` names them); None: ``alpha``.
+    replicas : int
+        Independent CG runs per iteration, side by side, each from its own frame of the mapped AA
+        trajectory and with its own seeds; their frames are pooled into the iteration's RDFs and
+        pressure. One is the study's (and VOTCA's) loop.
     pressure_pairs : tuple of str, optional
         Pairs that take the pressure-correction ramp (default every pair). A sparse bead type's
         pair carries a small share of the virial (:math:`\\rho_T^2/\\rho^2`, 2 % for TMBT's T-T)
@@ -133,6 +153,9 @@ class IBISettings:
     sparse_max_pairs: int | None = None
     sparse_step_nm: float = 0.02
     sparse_target_smooth_iterations: int = 0
+    replicas: int = 1
+    pair_alpha: dict = field(default_factory=dict)
+    sparse_alpha: float | None = None
 
     def sparse_pairs(self, counts):
         """Keys of the sparse pairs, from the number of beads of each type in the box.
@@ -151,6 +174,10 @@ class IBISettings:
                 if n < self.sparse_max_pairs:
                     out.append(f"{a}-{b}")
         return out
+
+    def pair_update_scale(self, pair):
+        """The IBI update scale of ``pair`` (``"T-T"``)."""
+        return float(self.pair_alpha.get(pair, self.alpha))
 
     def step(self, pair=None):
         """VOTCA grid step of ``pair`` (``"T-T"``), nm."""

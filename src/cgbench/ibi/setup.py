@@ -19,6 +19,7 @@ from .settings import (
     LAMMPS_LOG,
     META,
     PRESSURE,
+    REPLICA_RUNNER,
     SCRIPT,
     SCRIPTS,
     SETTINGS,
@@ -26,6 +27,7 @@ from .settings import (
     TOPOLOGY,
     TRAJ,
     IBISettings,
+    replica_name,
 )
 from .targets import initial_potential, resample_target, smooth_121, votca_like_pair_factor
 
@@ -58,6 +60,7 @@ def setup(
     lammps_command=None,
     threads=1,
     target_normalisation="pairs",
+    replica_positions_nm=(),
 ):
     """Prepare an IBI working directory for ``csg_inverse``.
 
@@ -89,7 +92,11 @@ def setup(
     lammps_command : str, optional
         Default :func:`cgbench.engines.lammps.default_lammps_command`.
     threads : int
-        OpenMP threads of LAMMPS and threads of csg_stat.
+        OpenMP threads of LAMMPS (each replica) and threads of csg_stat.
+    replica_positions_nm : sequence of ndarray, shape (n_molecules * n_beads, 3), nm
+        Starting configurations of replicas 1, 2, ... (``settings.replicas`` - 1 of them, in the
+        same box): other frames of the mapped AA trajectory. Replica 0 starts from
+        ``positions_nm``.
 
     Returns
     -------
@@ -121,6 +128,8 @@ def setup(
             pair_step_nm={**{k: settings.sparse_step_nm for k in sparse}, **settings.pair_step_nm},
             target_smooth_iterations={**{k: settings.sparse_target_smooth_iterations for k in sparse},
                                       **settings.target_smooth_iterations},
+            pair_alpha=({k: settings.sparse_alpha for k in sparse} if settings.sparse_alpha is not None else {})
+            | settings.pair_alpha,
         )
         pairs = _pairs(targets, settings)
     box = np.asarray(box_nm, dtype=float)
@@ -128,7 +137,7 @@ def setup(
         raise CgbenchError(
             f"cut-off {settings.cutoff_nm} nm exceeds half the smallest box length {0.5 * box.min():.4g} nm"
         )
-    unknown = (set(settings.pair_step_nm) | set(settings.target_smooth_iterations)
+    unknown = (set(settings.pair_step_nm) | set(settings.target_smooth_iterations) | set(settings.pair_alpha)
                | set(settings.pressure_pairs or ())) - set(targets)
     if settings.criterion is not None:
         unknown |= set(settings.criterion.rdf_l2_nm_pairs) - set(targets)
@@ -138,6 +147,17 @@ def setup(
         raise CgbenchError(f"pressure_type must be 'simple' or 'wjk', got {settings.pressure_type!r}")
     if settings.criterion is not None and settings.convergence_limit is not None:
         raise CgbenchError("give either a criterion or VOTCA's convergence_limit, not both")
+    replica_positions = [np.asarray(x, dtype=float) for x in replica_positions_nm]
+    if int(settings.replicas) < 1:
+        raise CgbenchError(f"replicas must be >= 1, got {settings.replicas}")
+    if len(replica_positions) != settings.replicas - 1:
+        raise CgbenchError(f"{settings.replicas} replicas need {settings.replicas - 1} more starting "
+                           f"configurations, got {len(replica_positions)}")
+    if any(x.shape != np.shape(positions_nm) for x in replica_positions):
+        raise CgbenchError(f"every replica's starting configuration must have the shape {np.shape(positions_nm)}")
+    if settings.replicas > 1 and settings.initial_configuration != "maindir":
+        # VOTCA hands only the main run the last iteration's end; the replicas would restart from their frames
+        raise CgbenchError("replicas > 1 needs initial_configuration 'maindir': each replica starts from its own frame")
     corrected = set(targets) if settings.pressure_pairs is None else set(settings.pressure_pairs)
     if not corrected:
         raise CgbenchError("pressure_pairs is empty: at least one pair must take the pressure correction")
@@ -150,7 +170,7 @@ def setup(
                     for p, key in zip(pairs, targets) if key in corrected)
         rho = float(np.sqrt(share))  # = votca.wjk_density(all beads, volume) when every pair is corrected
     pairs = [votca.PairSpec(p.type1, p.type2, p.target, p.min_nm, p.max_nm, p.step_nm,
-                            rho if key in corrected else None, key in corrected)
+                            rho if key in corrected else None, key in corrected, settings.pair_update_scale(key))
              for p, key in zip(pairs, targets)]
     tables = {}
     if target_normalisation not in ("pairs", "votca"):
@@ -176,36 +196,44 @@ def setup(
         votca.write_table(workdir / f"{p.name}.pot.in", grid, U0, comment=f"-kT ln g_ref {key}, nm, kJ/mol")
     scriptpath = _write_votca_scripts(workdir)
 
-    lammps.write_system(workdir / DATA, top, n_molecules, positions_nm, box, kinds)
     bonded_tables = [p.name for p in lammps.write_bonded_tables(workdir, top, terms)]
     votca.write_topology(workdir / TOPOLOGY, top, n_molecules, kinds)
     pair_tables = {(p.type1, p.type2): (p.lammps_table, "VOTCA") for p in pairs}
-    lammps.write_nvt_input(
-        workdir / SCRIPT,
-        top,
-        terms,
-        md,
-        pair_tables,
-        settings.cutoff_nm,
-        settings.table_points(),
-        data_file=DATA,
-        traj=TRAJ,
-        pressure_file=PRESSURE,
-        conf_out=CONF_OUT,
-    )
+    replica_files = []
+    for k, x in enumerate([positions_nm, *replica_positions]):
+        # replica k: its own frame and seeds, its own output files in the same step folder
+        lammps.write_system(workdir / replica_name(DATA, k), top, n_molecules, x, box, kinds)
+        lammps.write_nvt_input(
+            workdir / replica_name(SCRIPT, k),
+            top,
+            terms,
+            replace(md, seed=int(md.seed) + 7919 * k),
+            pair_tables,
+            settings.cutoff_nm,
+            settings.table_points(),
+            data_file=replica_name(DATA, k),
+            traj=replica_name(TRAJ, k),
+            pressure_file=replica_name(PRESSURE, k),
+            conf_out=replica_name(CONF_OUT, k),
+        )
+        if k:
+            replica_files += [replica_name(DATA, k), replica_name(SCRIPT, k)]
+    lmp = lammps_command or lammps.default_lammps_command()
+    if settings.replicas > 1:
+        lmp = _write_replica_runner(scriptpath, lmp, settings.replicas)
     settings_path = votca.write_settings(
         workdir / SETTINGS,
         pairs,
         temperature_K=md.temperature_K,
         iterations_max=settings.iterations_max,
-        lammps_command=lammps_command or lammps.default_lammps_command(),
+        lammps_command=lmp,
         lammps_script=SCRIPT,
         topology=TOPOLOGY,
         data_file=DATA,
         traj=TRAJ,
         pressure_file=PRESSURE,
         conf_out=CONF_OUT,
-        filelist=bonded_tables,
+        filelist=bonded_tables + replica_files,
         p_target_bar=settings.p_target_bar,
         alpha=settings.alpha,
         pressure_scale_per_bar=settings.pressure_scale_per_bar,
@@ -237,6 +265,53 @@ def setup(
     }
     (workdir / META).write_text(json.dumps(meta, indent=1))
     return settings_path
+
+
+#: One iteration's CG MD as several replicas side by side (see :func:`_write_replica_runner`).
+_REPLICA_RUNNER = r"""#!/bin/bash
+# One IBI iteration's CG MD as @N@ independent runs side by side. csg_inverse calls this as its LAMMPS
+# command, in the step folder, with the main run's arguments. Replica k reads @SCRIPT_K@ (its own
+# frame of the AA trajectory, its own seeds, its own output files); when all have ended, their
+# frames and pressures are appended to the main run's, so that csg_stat and the pressure correction
+# average over every replica.
+lmp="@LMP@"
+n=@N@
+pids=()
+for ((k = 1; k < n; k++)); do
+  "$lmp" -in "@SCRIPT_STEM@_r$k.@SCRIPT_EXT@" -log "@LOG_STEM@_r$k.@LOG_EXT@" -screen none &
+  pids+=($!)
+done
+"$lmp" "$@"
+rc=$?
+for ((k = 1; k < n; k++)); do
+  wait "${pids[k - 1]}" || { echo "lammps_replicas.sh: replica $k failed, see @LOG_STEM@_r$k.@LOG_EXT@" >&2; rc=1; }
+done
+((rc == 0)) || exit $rc
+for ((k = 1; k < n; k++)); do
+  cat "@TRAJ_STEM@_r$k.@TRAJ_EXT@" >> "@TRAJ@" && tail -n +2 "@PRESSURE_STEM@_r$k.@PRESSURE_EXT@" >> "@PRESSURE@" || exit 1
+done
+"""
+
+
+def _write_replica_runner(scriptpath, lmp, n):
+    """Write the replica runner (``REPLICA_RUNNER``) into ``scriptpath``; returns its path.
+
+    LAMMPS on a few hundred beads uses one core poorly (the demo's 448 beads: 73 % of one core),
+    and a second run from another frame samples the liquid independently, where a longer run would
+    stay near its starting frame. The pooled trajectory's first and second halves are then separate
+    runs, which is what :mod:`cgbench.ibi.noise` assumes of its halves.
+    """
+    values = {"LMP": lmp, "N": int(n), "TRAJ": TRAJ, "PRESSURE": PRESSURE, "SCRIPT_K": replica_name(SCRIPT, 1)}
+    for key, name in (("SCRIPT", SCRIPT), ("LOG", LAMMPS_LOG), ("TRAJ", TRAJ), ("PRESSURE", PRESSURE)):
+        stem, _, ext = name.rpartition(".")
+        values[f"{key}_STEM"], values[f"{key}_EXT"] = stem, ext
+    text = _REPLICA_RUNNER
+    for key in sorted(values, key=len, reverse=True):
+        text = text.replace(f"@{key}@", str(values[key]))
+    path = Path(scriptpath) / REPLICA_RUNNER
+    path.write_text(text)
+    path.chmod(0o755)
+    return str(path)
 
 
 #: csg_property, remembered (see :func:`_write_votca_scripts`). ``@REAL@`` and ``@CACHE@`` are filled in.

@@ -121,7 +121,8 @@ def cg_core_hours(n_beads, time_ps, timestep_fs):
 
 def ibi_iteration_core_hours(config, beads_per_molecule):
     n = config["aa"]["n_molecules"] * beads_per_molecule
-    return (cg_core_hours(n, config["ibi"]["run_ps"], config["ibi"]["timestep_fs"])
+    replicas = config["ibi"].get("replicas", 1)
+    return (replicas * cg_core_hours(n, config["ibi"]["run_ps"], config["ibi"]["timestep_fs"])
             + VOTCA_S_PER_BEAD_ITERATION * n / 3600)
 
 
@@ -149,7 +150,7 @@ def study(config, atoms_per_molecule, beads_per_molecule):
     out = [StageCost(f"AA {s}", 1, th["md"], aa_core_hours(config, s, atoms_per_molecule))
            for s in active_stages(aa)]
     iters = config["ibi"]["iterations"]
-    out.append(StageCost("IBI", iters, th["cg"], iters * ibi_iteration_core_hours(config, beads_per_molecule)))
+    out.append(StageCost("IBI", iters, th["cg"] * config["ibi"].get("replicas", 1), iters * ibi_iteration_core_hours(config, beads_per_molecule)))
     rs = config["rescale"]
     out.append(StageCost("bonded rescaling", rs["max_rounds"], th["cg"],
                          rs["max_rounds"] * cg_core_hours(beads, rs["run_ps"], 1)))

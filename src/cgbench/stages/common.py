@@ -12,6 +12,8 @@ import pandas as pd
 from ..cg import models as cg_models
 from ..molecule.cgtopology import KINDS, MODEL_KEY, CGTopology
 from ..engines import lammps
+from ..engines.trajectory import count_frames, read_frames
+from ..core.errors import InputError
 from ..geometry.pbc import make_whole
 
 
@@ -26,6 +28,26 @@ def start_configuration(cg_npz, top):
     nb = len(top.bead_names)
     bonds = top.indices("bonds")
     return make_whole(x, box, bonds, nb)[0], box[0], int(data["n_molecules"])
+
+
+def replica_starts(cg_gro, cg_traj, top, n, box_nm):
+    """Starting configurations of IBI replicas 1 .. n-1: frames of the mapped AA trajectory spread
+    back from its end (replica 0 takes the last), molecules whole.
+
+    Replicas run in one box (``box_nm``, the last frame's); a frame of another box is refused, since
+    the replicas of an iteration must share its density.
+    """
+    if n <= 1:
+        return []
+    total = count_frames(cg_gro, cg_traj)
+    if total < n:
+        raise InputError(f"{cg_traj}: {total} frames, too few for {n} IBI replicas")
+    stride = total // n
+    frames = read_frames(cg_gro, cg_traj, forces=False, frames=[total - 1 - k * stride for k in range(1, n)])
+    if not np.allclose(frames.box, np.asarray(box_nm)[None], rtol=0, atol=1e-4):
+        raise InputError(f"{cg_traj}: the frames' boxes differ from the last one's; IBI replicas need one volume")
+    whole = make_whole(frames.positions, frames.box, top.indices("bonds"), len(top.bead_names))
+    return list(whole)
 
 
 def targets_from(reference):

@@ -11,7 +11,8 @@ import pandas as pd
 
 from .. import ibi
 from ..ibi.criterion import Criterion
-from .common import FULL_MODEL, dbi_terms, load_cg, md_settings, start_configuration, targets_from
+from ..core.errors import InputError
+from .common import FULL_MODEL, dbi_terms, load_cg, md_settings, replica_starts, start_configuration, targets_from
 
 log = logging.getLogger("cgbench")
 
@@ -50,14 +51,24 @@ def ibi_settings(cfg_ibi, cutoff_nm):
         sparse_max_pairs=cfg_ibi.get("sparse_max_pairs"),
         sparse_step_nm=cfg_ibi.get("sparse_step_nm", 0.02),
         sparse_target_smooth_iterations=cfg_ibi.get("sparse_target_smooth_iterations", 0),
+        replicas=cfg_ibi.get("replicas", 1),
+        pair_alpha=dict(cfg_ibi.get("pair_alpha", {})),
+        sparse_alpha=cfg_ibi.get("sparse_alpha"),
     )
 
 
 def ibi_setup(cg_npz, reference, dbi_tables, dbi_params, cg_topology, cfg_ibi, cutoff_nm, temperature_K,
-              seed, workdir, sentinel, threads=1):
-    """Start an IBI loop afresh in ``workdir`` (Snakemake reruns this only when inputs changed)."""
+              seed, workdir, sentinel, threads=1, cg_gro=None, cg_traj=None):
+    """Start an IBI loop afresh in ``workdir`` (Snakemake reruns this only when inputs changed).
+
+    ``cg_gro``/``cg_traj``, the mapped AA trajectory, give the starting frames of replicas beyond
+    the first (``ibi.replicas``)."""
     top = load_cg(cg_topology)
     x, box, n_mol = start_configuration(cg_npz, top)
+    n_rep = int(cfg_ibi.get("replicas", 1))
+    if n_rep > 1 and cg_traj is None:
+        raise InputError("IBI replicas need the mapped AA trajectory (cg_gro, cg_traj)")
+    more = replica_starts(cg_gro, cg_traj, top, n_rep, box)
     workdir = Path(workdir)
     if workdir.exists():
         log.info("removing the previous IBI loop in %s: its inputs changed", workdir)
@@ -66,11 +77,12 @@ def ibi_setup(cg_npz, reference, dbi_tables, dbi_params, cg_topology, cfg_ibi, c
     md = md_settings(cfg_ibi["run_ps"], cfg_ibi["timestep_fs"], cfg_ibi["output_interval_ps"], temperature_K,
                      cfg_ibi["tau_t_ps"], seed, cfg_ibi["equilibration_ps"])
     targets = targets_from(pd.read_csv(reference))
-    ibi.setup(workdir, top, n_mol, x, box, targets, terms, md, ibi_settings(cfg_ibi, cutoff_nm), threads=threads)
+    ibi.setup(workdir, top, n_mol, x, box, targets, terms, md, ibi_settings(cfg_ibi, cutoff_nm), threads=threads,
+              replica_positions_nm=more)
     Path(sentinel).write_text(json.dumps({"workdir": str(workdir), "n_molecules": n_mol,
                                           "box_nm": box.tolist(), "iterations": cfg_ibi["iterations"]}))
-    log.info("IBI set up: %d molecules, box %s nm, %d iterations of %g ps", n_mol, np.round(box, 3),
-             cfg_ibi["iterations"], cfg_ibi["run_ps"])
+    log.info("IBI set up: %d molecules, box %s nm, %d iterations of %d x %g ps", n_mol, np.round(box, 3),
+             cfg_ibi["iterations"], n_rep, cfg_ibi["run_ps"])
 
 
 def ibi_chunk(workdir, n_iterations, sentinel, convergence_csv, pressure_bound_bar):
