@@ -227,7 +227,8 @@ def test_convergence_rows_and_chunk_outputs(loop):
     table = loop["second"]
     assert len(table) == 6 and list(table.iteration) == [1, 1, 1, 2, 2, 2]
     assert set(table.pair) == {"T-T", "T-A", "A-A"}
-    assert np.isfinite(table[["rdf_l2", "rdf_l1", "pressure_bar", "wall_s", "votca_s"]].to_numpy()).all()
+    numbers = ["rdf_l2", "rdf_l1", "pressure_bar", "pressure_noise_bar", "wall_s", "votca_s"]
+    assert np.isfinite(table[numbers].to_numpy()).all()
     assert (table.rdf_l2 > 0).all() and (table.wall_s > table.md_loop_s).all() and (table.votca_s > 0).all()
     assert not table.criterion_met.any()  # no criterion set: never met
     csv = loop["out"] / "convergence.csv"

@@ -40,3 +40,13 @@ def test_paper_scale_study():
     assert costs["CG model A"].core_hours < costs["CG model B"].core_hours  # 10 fs with r-RESPA
     assert costs["DBM training"].gpu and costs["DBM backmapping"].jobs == 4  # one per test set: dbm_projected translates dbm
     assert "| **total, CPU rules** |" in cost.table(costs.values())
+
+
+def test_ibi_replicas_multiply_the_md_and_the_threads_not_votcas_part():
+    one = paper()
+    two = paper()
+    two["ibi"]["replicas"] = 2
+    md = cost.cg_core_hours(one["aa"]["n_molecules"] * 7, one["ibi"]["run_ps"], one["ibi"]["timestep_fs"])
+    assert cost.ibi_iteration_core_hours(two, 7) - cost.ibi_iteration_core_hours(one, 7) == pytest.approx(md)
+    ibi = {c.stage: c for c in cost.study(two, 69, 7)}["IBI"]
+    assert ibi.threads == 2 * one["threads"]["cg"]

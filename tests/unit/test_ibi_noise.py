@@ -9,7 +9,7 @@ import pytest
 from cgbench import ibi
 from cgbench.engines.lammps.forces import write_frames_dump
 from cgbench.ibi import criterion as ic
-from cgbench.ibi.noise import iteration_noise, split_half_noise
+from cgbench.ibi.noise import iteration_noise, pressure_standard_error, split_half_noise
 from cgbench.geometry.rdf import intermolecular_rdf
 
 N_MOL, TYPES, L = 40, np.array(["T", "A"]), 3.0
@@ -102,3 +102,33 @@ def test_the_check_records_the_noise_and_the_verdict_names_a_pair_within_it(tmp_
     ic.main([str(wd / "step_001")])
     assert json.loads((wd / "step_001" / ic.CHECK_FILE).read_text())["rdf_noise"] == {}
     assert "Sampling noise" not in ic.verdict(ibi.convergence_state(wd))
+
+
+def test_pressure_standard_error_matches_the_spread_of_independent_means():
+    rng = np.random.default_rng(3)
+    # correlated over ~5 samples (an AR(1) series), as an instantaneous pressure is over a fraction of a ps
+    def series(n):
+        e = rng.normal(0.0, 500.0, n)
+        out = np.empty(n)
+        out[0] = e[0]
+        for i in range(1, n):
+            out[i] = 0.8 * out[i - 1] + e[i]
+        return out
+    runs = [series(2000) for _ in range(200)]
+    direct = np.std([r.mean() for r in runs], ddof=1)
+    estimated = np.mean([pressure_standard_error(r) for r in runs])
+    assert estimated == pytest.approx(direct, rel=0.2)
+    # a naive standard error that ignores the correlation would be three times too small
+    assert np.mean([r.std() / np.sqrt(r.size) for r in runs]) < 0.5 * direct
+    assert np.isnan(pressure_standard_error(np.ones(15)))
+
+
+def test_verdict_says_when_the_pressure_misses_by_less_than_its_noise():
+    crit = ic.Criterion(rdf_l2_nm=0.002, pressure_tolerance_bar=100.0).to_dict()
+    state = {"criterion": crit, "checked": True, "converged": False, "iterations": 12, "iterations_max": 12,
+             "failing": ["pressure: |148.3 - 1| > 100 bar"],
+             "final": {"rdf_l2_nm": {"T-T": 0.0013}, "pressure_bar": 148.3, "pressure_noise_bar": 30.0}}
+    text = ic.verdict(state)
+    assert "pressure 148 bar (standard error 30 bar)" in text and "cannot tell whether the pressure" in text
+    state["final"]["pressure_noise_bar"] = 10.0
+    assert "cannot tell whether the pressure" not in ic.verdict(state)

@@ -146,7 +146,9 @@ def verdict(state):
     final = state.get("final") or {}
     parts = [f"{pair} {d:.2g} nm" for pair, d in (final.get("rdf_l2_nm") or {}).items()]
     if "pressure_bar" in final:
-        parts.append(f"pressure {final['pressure_bar']:.0f} bar")
+        se = final.get("pressure_noise_bar")
+        parts.append(f"pressure {final['pressure_bar']:.0f} bar"
+                     + (f" (standard error {se:.0f} bar)" if se is not None and np.isfinite(se) else ""))
     measured = "; ".join(parts)
     wanted = []
     if crit.rdf_l2_nm is not None or crit.rdf_l2_nm_pairs:
@@ -158,6 +160,8 @@ def verdict(state):
         wanted.append(f"pressure within {crit.pressure_tolerance_bar:g} bar of {crit.p_target_bar:g} bar")
     over = f" over {crit.hold_iterations} consecutive iterations" if crit.hold_iterations > 1 else ""
     noise = _noise_sentence(crit, final, converged=bool(state.get("converged")))
+    if not state.get("converged"):
+        noise += _pressure_noise_sentence(crit, final)
     if not state.get("checked"):
         return (f"IBI: no convergence criterion was set, so the pair potentials are not known to match their targets "
                 f"after {state.get('iterations', 0)} iterations (final: {measured}).")
@@ -190,8 +194,20 @@ def _noise_sentence(crit, final, converged):
         text += (f" {', '.join(close)} {'misses' if len(close) == 1 else 'miss'} the tolerance by less than "
                  f"{'its' if len(close) == 1 else 'their'} own sampling noise: this run cannot tell whether "
                  f"{'that potential meets its target' if len(close) == 1 else 'those potentials meet their targets'}; "
-                 f"longer iterations (ibi.run_ps) or more molecules would.")
+                 f"longer iterations (ibi.run_ps), more replicas (ibi.replicas) or more molecules would.")
     return text
+
+
+def _pressure_noise_sentence(crit, final):
+    """Whether a pressure outside the criterion's window misses it by less than twice its standard error."""
+    se, p = final.get("pressure_noise_bar"), final.get("pressure_bar")
+    if se is None or p is None or crit.pressure_tolerance_bar is None or not np.isfinite(se):
+        return ""
+    miss = abs(p - crit.p_target_bar) - crit.pressure_tolerance_bar
+    if 0 < miss <= 2 * se:
+        return (f" The pressure misses its window by {miss:.0f} bar, less than twice its standard error: this "
+                f"iteration cannot tell whether the pressure is off.")
+    return ""
 
 
 def rdf_distance(r, g, g_ref, order=2):

@@ -95,6 +95,17 @@ def _iteration_pressure_bar(step):
     return float(votca.pressure_from_lammps(values.mean())) if values.size else float("nan")
 
 
+def _iteration_pressure_noise_bar(step):
+    """Standard error of the iteration's mean pressure (bar) from LAMMPS' own output, NaN without it."""
+    from .noise import pressure_standard_error
+
+    f = Path(step) / PRESSURE
+    if not f.exists():
+        return float("nan")
+    values = np.loadtxt(f, skiprows=1, ndmin=1)
+    return float(votca.pressure_from_lammps(pressure_standard_error(values)))
+
+
 def _move_aside(workdir, iteration):
     src = Path(workdir) / f"step_{iteration:03d}"
     dst = Path(workdir) / f"diverged_step_{iteration:03d}"
@@ -299,8 +310,8 @@ def convergence_state(workdir, table=None):
         ``criterion`` (its settings), ``checked`` (False when it checks nothing), ``converged``
         (held over the last ``hold_iterations`` iterations), ``first_met`` (first iteration at
         which it held, or None), ``iterations`` (last finished), ``iterations_max``,
-        ``stopped_early``, ``final`` (``rdf_l2_nm`` per pair, ``pressure_bar``, and ``rdf_noise_nm``
-        per pair when every pair's noise was recorded), ``failing`` (what
+        ``stopped_early``, ``final`` (``rdf_l2_nm`` per pair, ``pressure_bar``, ``pressure_noise_bar``
+        when known, and ``rdf_noise_nm`` per pair when every pair's noise was recorded), ``failing`` (what
         misses the criterion in the last iteration).
     """
     workdir = Path(workdir)
@@ -315,6 +326,8 @@ def convergence_state(workdir, table=None):
         last = table[table["iteration"] == its[-1]]
         final = {"rdf_l2_nm": dict(zip(last["pair"], last["rdf_l2"].astype(float))),
                  "pressure_bar": float(last["pressure_bar"].iloc[0])}
+        if "pressure_noise_bar" in last and np.isfinite(last["pressure_noise_bar"].iloc[0]):
+            final["pressure_noise_bar"] = float(last["pressure_noise_bar"].iloc[0])
         noise = last["rdf_noise"].astype(float) if "rdf_noise" in last else None
         if noise is not None and np.isfinite(noise).all():
             final["rdf_noise_nm"] = dict(zip(last["pair"], noise))
@@ -364,6 +377,7 @@ def collect(workdir):
         its run (:mod:`cgbench.ibi.noise`; NaN where the check did not record it), nm,
     votca_convergence : VOTCA's ``<name>.conv`` (:math:`\\sum_i |g_i - g_{\\mathrm{ref},i}|` over its grid),
     pressure_bar : the iteration's mean pressure,
+    pressure_noise_bar : its standard error from block averages (:mod:`cgbench.ibi.noise`),
     wall_s : wall time of the iteration (NaN if not run by :func:`run_chunk`),
     md_loop_s : LAMMPS' loop time (the MD itself), md_total_s : LAMMPS' whole run (whole seconds),
     votca_s : the rest of the iteration's wall time (VOTCA's scripts, csg_stat, LAMMPS start-up),
@@ -380,6 +394,7 @@ def collect(workdir):
     for it in completed_iterations(workdir):
         step = workdir / f"step_{it:03d}"
         p = _iteration_pressure_bar(step)
+        p_noise = _iteration_pressure_noise_bar(step)
         loop_s, total_s = _lammps_times(step / LAMMPS_LOG)
         check = json.loads((step / CHECK_FILE).read_text()) if (step / CHECK_FILE).exists() else {}
         noise = check.get("rdf_noise") or {}
@@ -401,6 +416,7 @@ def collect(workdir):
                     "rdf_noise": float(noise.get(pair["key"], float("nan"))),
                     "votca_convergence": conv,
                     "pressure_bar": p,
+                    "pressure_noise_bar": p_noise,
                     "wall_s": timing.get(it, float("nan")),
                     "md_loop_s": loop_s,
                     "md_total_s": total_s,
@@ -418,6 +434,7 @@ def collect(workdir):
         "rdf_noise",
         "votca_convergence",
         "pressure_bar",
+        "pressure_noise_bar",
         "wall_s",
         "md_loop_s",
         "md_total_s",

@@ -288,7 +288,8 @@ for ((k = 1; k < n; k++)); do
 done
 ((rc == 0)) || exit $rc
 for ((k = 1; k < n; k++)); do
-  cat "@TRAJ_STEM@_r$k.@TRAJ_EXT@" >> "@TRAJ@" && tail -n +2 "@PRESSURE_STEM@_r$k.@PRESSURE_EXT@" >> "@PRESSURE@" || exit 1
+  cat "@TRAJ_STEM@_r$k.@TRAJ_EXT@" >> "@TRAJ@" || exit 1
+  tail -n +2 "@PRESSURE_STEM@_r$k.@PRESSURE_EXT@" >> "@PRESSURE@" || exit 1
 done
 """
 

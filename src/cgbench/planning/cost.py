@@ -150,7 +150,8 @@ def study(config, atoms_per_molecule, beads_per_molecule):
     out = [StageCost(f"AA {s}", 1, th["md"], aa_core_hours(config, s, atoms_per_molecule))
            for s in active_stages(aa)]
     iters = config["ibi"]["iterations"]
-    out.append(StageCost("IBI", iters, th["cg"] * config["ibi"].get("replicas", 1), iters * ibi_iteration_core_hours(config, beads_per_molecule)))
+    ibi_threads = th["cg"] * config["ibi"].get("replicas", 1)
+    out.append(StageCost("IBI", iters, ibi_threads, iters * ibi_iteration_core_hours(config, beads_per_molecule)))
     rs = config["rescale"]
     out.append(StageCost("bonded rescaling", rs["max_rounds"], th["cg"],
                          rs["max_rounds"] * cg_core_hours(beads, rs["run_ps"], 1)))

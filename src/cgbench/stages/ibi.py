@@ -137,11 +137,16 @@ def plot_convergence(conv, pots, path, state=None):
                    title_fontsize="small", frameon=False)
     p = conv.groupby("iteration")["pressure_bar"].first()
     axes[1].plot(p.index, p.values, "o-", ms=3)
+    if "pressure_noise_bar" in conv and conv["pressure_noise_bar"].notna().any():
+        se = conv.groupby("iteration")["pressure_noise_bar"].first()
+        axes[1].errorbar(se.index, p.values, yerr=2 * se.values, fmt="none", ecolor="tab:blue", elinewidth=0.8,
+                         capsize=2, label="2 standard errors")
     axes[1].axhline(crit.p_target_bar, color="0.6", lw=0.8)
     if crit.pressure_tolerance_bar is not None:
         axes[1].axhspan(crit.p_target_bar - crit.pressure_tolerance_bar, crit.p_target_bar + crit.pressure_tolerance_bar,
                         color="tab:green", alpha=0.15, lw=0, label="criterion")
-        axes[1].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize="small", frameon=False)
+    if axes[1].get_legend_handles_labels()[0]:
+        axes[1].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", frameon=False)
     met = conv.groupby("iteration")["criterion_met"].first()
     for ax in axes[:2]:
         for it in met.index[met.to_numpy(dtype=bool)]:
