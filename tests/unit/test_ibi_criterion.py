@@ -184,3 +184,15 @@ def test_verdict_never_calls_an_unconverged_loop_converged(tmp_path):
     assert text.startswith("IBI converged") and "iteration 1" in text and "stopped early" in text
     wd = _loop(tmp_path / "c", ic.Criterion(), [((0.1, 0.1), 50.0)])
     assert "no convergence criterion" in ic.verdict(ibi.convergence_state(wd))
+
+
+def test_verdict_names_the_iterations_in_which_the_criterion_held_last(tmp_path):
+    # held in 2, missed in 3, held in 4 and 5: converged over 4-5, not "from iteration 2"
+    crit = ic.Criterion(rdf_l2_nm=_distance(0.2), pressure_tolerance_bar=100.0, hold_iterations=2)
+    runs = [((0.5, 0.1), 900.0), ((0.1, 0.1), 50.0), ((0.1, 0.1), 400.0), ((0.1, 0.1), 50.0), ((0.1, 0.1), 20.0)]
+    wd = _loop(tmp_path, crit, runs, iterations_max=5)
+    (wd / "done").touch()
+    st = ibi.convergence_state(wd)
+    assert st["converged"] and st["first_met"] == 2
+    text = ic.verdict(st)
+    assert "held in iterations 4-5 (first in 2)" in text and "from iteration" not in text

@@ -167,12 +167,20 @@ def verdict(state):
                 f"after {state.get('iterations', 0)} iterations (final: {measured}).")
     if state.get("converged"):
         how = "stopped early" if state.get("stopped_early") else "ran its budget"
-        return (f"IBI converged: {' and '.join(wanted)}{over} held from iteration {state['first_met']} "
+        return (f"IBI converged: {' and '.join(wanted)}{over} held {where_it_held(state, crit)} "
                 f"({how}; final: {measured}).{noise}")
     return (f"IBI did NOT converge: the budget of {state.get('iterations_max')} iterations ended before "
             f"{' and '.join(wanted)}{over} held (final: {measured}; missing: {'; '.join(state.get('failing', []))}). "
             f"The CG models are not converged: their pair potentials miss the targets they were fitted to, and "
             f"differences between models include this IBI error.{noise}")
+
+
+def where_it_held(state, crit):
+    """'in iterations 10-11 (first in 8)': where a converged loop's criterion held, from its state."""
+    last = int(state["iterations"])
+    first = last - crit.hold_iterations + 1
+    where = f"in iterations {first}-{last}" if first < last else f"in iteration {last}"
+    return where + (f" (first in {state['first_met']})" if state.get("first_met") not in (None, first) else "")
 
 
 def _noise_sentence(crit, final, converged):

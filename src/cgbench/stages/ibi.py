@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .. import ibi
-from ..ibi.criterion import Criterion
+from ..ibi.criterion import Criterion, where_it_held
 from ..core.errors import InputError
 from .common import FULL_MODEL, dbi_terms, load_cg, md_settings, replica_starts, start_configuration, targets_from
 
@@ -152,7 +152,7 @@ def plot_convergence(conv, pots, path, state=None):
         for it in met.index[met.to_numpy(dtype=bool)]:
             ax.axvline(it, color="tab:green", lw=0.6, alpha=0.5)
     if state is not None and state["checked"]:
-        title = (f"converged: criterion met from iteration {state['first_met']}" if state["converged"]
+        title = (f"converged: criterion held {where_it_held(state, crit)}" if state["converged"]
                  else f"NOT converged after {state['iterations']} iterations")
         fig.suptitle(title, color="black" if state["converged"] else "tab:red")
     # linear within a few hundred bar of the target, logarithmic beyond: the first iterations'
