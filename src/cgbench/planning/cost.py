@@ -29,11 +29,13 @@ VOTCA_S_PER_BEAD_ITERATION = 6.5 / 448
 #: convolutions' work grows with the square of the width
 DBM_SAMPLES_PER_CORE_S = 36.0
 DBM_WIDTH = 16
-#: DBM backmapping of the demo's test sets on 2 CPU threads: 3.6 molecules/s with 4 candidates per
-#: bead in 2 sweeps (initial + 1 Gibbs), i.e. 8 bead generations per bead
-DBM_BACKMAP_MOLECULE_GENERATIONS_PER_CORE_S = 3.6 * 8 / 2
-#: EM baseline (fragment placement plus GROMACS steepest descent), demo: 7 molecules/s
-EM_MOLECULES_PER_CORE_S = 7.0
+#: DBM backmapping of one whole 3072-molecule frame (benchmarks/paper_scale.py) on 2 CPU threads:
+#: 882 s with 2 candidates per bead in 3 sweeps (initial + 2 Gibbs) and one repair sweep, i.e. 6
+#: bead generations per bead (the repair's few beads counted in the time, not in the generations)
+DBM_BACKMAP_MOLECULE_GENERATIONS_PER_CORE_S = 3072 * 6 / (882.0 * 2)
+#: EM baseline (fragment placement plus GROMACS steepest descent) of the same frame on 2 threads:
+#: 323 s (the demo's 64-molecule frames: 7 molecules/s on one thread)
+EM_MOLECULES_PER_CORE_S = 3072 / (323.0 * 2)
 #: Evaluation of one frame (gmx rerun forces, element RDFs, contacts, re-projection) of 3072
 #: molecules: 13.6 s on 2 threads (``benchmarks/paper_scale.py --replicate 4 4 3 --threads 2``),
 #: counted here in core-seconds
