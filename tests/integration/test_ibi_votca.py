@@ -12,7 +12,9 @@ What is checked against the engines themselves:
 * VOTCA's pressure-correction script and the post_update order give what cgbench.engines.votca documents;
 * chunking: 1 + 1 iterations, the second call resumes without redoing the first, and
   iterations_max ends the loop;
-* divergence and engine failure end with clear errors.
+* divergence and engine failure end with clear errors;
+* replicas run side by side from their own frames and VOTCA averages all of them, and a sparse pair
+  takes its own update scale.
 """
 
 import os
