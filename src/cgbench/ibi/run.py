@@ -83,27 +83,30 @@ def check_iteration(workdir, iteration, pressure_bound_bar):
     return None
 
 
-def _iteration_pressure_bar(step):
+def _lammps_pressures_atm(step):
+    """The instantaneous pressures LAMMPS wrote in the step (of every replica), or None."""
+    f = Path(step) / PRESSURE
+    return np.loadtxt(f, skiprows=1, ndmin=1) if f.exists() else None
+
+
+def _iteration_pressure_bar(step, values=None):
+    """The iteration's mean pressure: VOTCA's, else LAMMPS' own output (``values``, read if not given)
+    averaged as VOTCA would."""
     files = sorted(Path(step).glob("*.pressure"))
     if files:
         return float(votca.pressure_from_lammps(_read_pressure_atm(files[0])))
-    # No VOTCA pressure file (no pressure correction): average LAMMPS' own output as VOTCA would.
-    f = Path(step) / PRESSURE
-    if not f.exists():
+    # No VOTCA pressure file (no pressure correction)
+    values = _lammps_pressures_atm(step) if values is None else values
+    if values is None or not values.size:
         return float("nan")
-    values = np.loadtxt(f, skiprows=1, ndmin=1)
-    return float(votca.pressure_from_lammps(values.mean())) if values.size else float("nan")
+    return float(votca.pressure_from_lammps(values.mean()))
 
 
-def _iteration_pressure_noise_bar(step):
-    """Standard error of the iteration's mean pressure (bar) from LAMMPS' own output, NaN without it."""
+def _pressure_noise_bar(values):
+    """Standard error of the mean of LAMMPS' pressures (atm) in bar, NaN without them."""
     from .noise import pressure_standard_error
 
-    f = Path(step) / PRESSURE
-    if not f.exists():
-        return float("nan")
-    values = np.loadtxt(f, skiprows=1, ndmin=1)
-    return float(votca.pressure_from_lammps(pressure_standard_error(values)))
+    return float("nan") if values is None else float(votca.pressure_from_lammps(pressure_standard_error(values)))
 
 
 def _move_aside(workdir, iteration):
@@ -393,8 +396,9 @@ def collect(workdir):
     rows = []
     for it in completed_iterations(workdir):
         step = workdir / f"step_{it:03d}"
-        p = _iteration_pressure_bar(step)
-        p_noise = _iteration_pressure_noise_bar(step)
+        pressures = _lammps_pressures_atm(step)
+        p = _iteration_pressure_bar(step, pressures)
+        p_noise = _pressure_noise_bar(pressures)
         loop_s, total_s = _lammps_times(step / LAMMPS_LOG)
         check = json.loads((step / CHECK_FILE).read_text()) if (step / CHECK_FILE).exists() else {}
         noise = check.get("rdf_noise") or {}

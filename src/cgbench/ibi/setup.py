@@ -267,50 +267,33 @@ def setup(
     return settings_path
 
 
-#: One iteration's CG MD as several replicas side by side (see :func:`_write_replica_runner`).
-_REPLICA_RUNNER = r"""#!/bin/bash
-# One IBI iteration's CG MD as @N@ independent runs side by side. csg_inverse calls this as its LAMMPS
-# command, in the step folder, with the main run's arguments. Replica k reads @SCRIPT_K@ (its own
-# frame of the AA trajectory, its own seeds, its own output files); when all have ended, their
-# frames and pressures are appended to the main run's, so that csg_stat and the pressure correction
-# average over every replica.
-lmp="@LMP@"
-n=@N@
-pids=()
-for ((k = 1; k < n; k++)); do
-  "$lmp" -in "@SCRIPT_STEM@_r$k.@SCRIPT_EXT@" -log "@LOG_STEM@_r$k.@LOG_EXT@" -screen none &
-  pids+=($!)
-done
-"$lmp" "$@"
-rc=$?
-for ((k = 1; k < n; k++)); do
-  wait "${pids[k - 1]}" || { echo "lammps_replicas.sh: replica $k failed, see @LOG_STEM@_r$k.@LOG_EXT@" >&2; rc=1; }
-done
-((rc == 0)) || exit $rc
-for ((k = 1; k < n; k++)); do
-  cat "@TRAJ_STEM@_r$k.@TRAJ_EXT@" >> "@TRAJ@" || exit 1
-  tail -n +2 "@PRESSURE_STEM@_r$k.@PRESSURE_EXT@" >> "@PRESSURE@" || exit 1
-done
-"""
-
-
 def _write_replica_runner(scriptpath, lmp, n):
     """Write the replica runner (``REPLICA_RUNNER``) into ``scriptpath``; returns its path.
+
+    ``csg_inverse`` calls it as its LAMMPS command, in the step folder, with the main run's
+    arguments. Replica k reads its own input (its own frame of the AA trajectory, seeds and output
+    files, :func:`replica_name`); when all have ended, their frames and pressures are appended to the
+    main run's, so that ``csg_stat`` and the pressure correction average over every replica.
 
     LAMMPS on a few hundred beads uses one core poorly (the demo's 448 beads: 73 % of one core),
     and a second run from another frame samples the liquid independently, where a longer run would
     stay near its starting frame. The pooled trajectory's first and second halves are then separate
     runs, which is what :mod:`cgbench.ibi.noise` assumes of its halves.
     """
-    values = {"LMP": lmp, "N": int(n), "TRAJ": TRAJ, "PRESSURE": PRESSURE, "SCRIPT_K": replica_name(SCRIPT, 1)}
-    for key, name in (("SCRIPT", SCRIPT), ("LOG", LAMMPS_LOG), ("TRAJ", TRAJ), ("PRESSURE", PRESSURE)):
-        stem, _, ext = name.rpartition(".")
-        values[f"{key}_STEM"], values[f"{key}_EXT"] = stem, ext
-    text = _REPLICA_RUNNER
-    for key in sorted(values, key=len, reverse=True):
-        text = text.replace(f"@{key}@", str(values[key]))
+    others = range(1, int(n))
+    lines = ["#!/bin/bash",
+             f"# One IBI iteration's CG MD as {int(n)} independent runs side by side (cgbench.ibi.setup).",
+             f'lmp="{lmp}"', f"n={int(n)}", "pids=()"]
+    lines += [f'"$lmp" -in {replica_name(SCRIPT, k)} -log {replica_name(LAMMPS_LOG, k)} -screen none & pids+=($!)'
+              for k in others]
+    lines += ['"$lmp" "$@"', "rc=$?"]
+    lines += [f'wait "${{pids[{k - 1}]}}" || {{ echo "{REPLICA_RUNNER}: replica {k} of $n failed, see '
+              f'{replica_name(LAMMPS_LOG, k)}" >&2; rc=1; }}' for k in others]
+    lines += ["((rc == 0)) || exit $rc"]
+    lines += [f"cat {replica_name(TRAJ, k)} >> {TRAJ} && tail -n +2 {replica_name(PRESSURE, k)} >> {PRESSURE} || exit 1"
+              for k in others]
     path = Path(scriptpath) / REPLICA_RUNNER
-    path.write_text(text)
+    path.write_text("\n".join(lines) + "\n")
     path.chmod(0o755)
     return str(path)
 

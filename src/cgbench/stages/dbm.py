@@ -18,19 +18,18 @@ def train_files(tpr, trr, topology, mapping, cg_topology, params, train_fraction
     p = dict(params)
     p.update(train_fraction=train_fraction, threads=threads, progress_bar=True)
     summary = dbm.train(tpr, trr, topology, mapping, cg_topology, workdir, out["model"], p, backmap=backmap)
+    untrained = summary.get("epochs") == 0
     # with epochs 0 nothing trained here: logs left in the work folder by an earlier training are not this run's
-    logs = sorted(Path(workdir).glob("logs/version_*/metrics.csv"), key=lambda q: q.stat().st_mtime)
-    logs = logs if summary.get("epochs") != 0 else []
+    logs = [] if untrained else sorted(Path(workdir).glob("logs/version_*/metrics.csv"), key=lambda q: q.stat().st_mtime)
     metrics = pd.concat([pd.read_csv(q) for q in logs], ignore_index=True) if logs else pd.DataFrame()
     metrics.to_csv(out["metrics"], index=False)
-    if summary.get("epochs") == 0:
-        untrained = Path(summary["init_from"])
-        note = f"No training in this run: {untrained} is taken as it is."
-        if (untrained.parent / "MODEL.md").exists():
-            note += f"\nHow it was made, and its curves: {untrained.parent}/MODEL.md and training.png"
-        plot_training(metrics, out["png"], note=note)
-    else:
-        plot_training(metrics, out["png"])
+    note = None
+    if untrained:
+        model = Path(summary["init_from"])
+        note = f"No training in this run: {model} is taken as it is."
+        if (model.parent / "MODEL.md").exists():
+            note += f"\nHow it was made, and its curves: {model.parent}/MODEL.md and training.png"
+    plot_training(metrics, out["png"], note=note)
     Path(out["summary"]).write_text(json.dumps(summary, indent=1))
     log.info("DBM training: %s", json.dumps(summary))
 
